@@ -1,0 +1,1 @@
+"""Plain-data ECS components of the model manager."""

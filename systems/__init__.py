@@ -1,0 +1,1 @@
+"""ECS systems, one concern each, run in chained sets each frame."""
