@@ -49,5 +49,9 @@ class StoreLockedError(EcsModelsError):
     """Another process holds the models directory's lock for too long."""
 
 
-class PullCancelledError(EcsModelsError):
+class OperationCancelledError(EcsModelsError):
+    """The user cancelled a long operation (a pull, a verify)."""
+
+
+class PullCancelledError(OperationCancelledError):
     """The user cancelled a pull; its partial data stays resumable."""

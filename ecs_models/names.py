@@ -86,7 +86,7 @@ def _check_part(kind: str, value: str) -> None:
             )
         if not pattern.fullmatch(value):
             raise InvalidNameError(
-                f"The {kind} {value!r} is not valid: it must start with a letter, digit or '_' "
+                f"The {kind} {value[:60]!r} is not valid: it must start with a letter, digit or '_' "
                 f"and hold only {allowed}."
             )
         return
@@ -106,7 +106,9 @@ def parse_model_name(text: str, *, default_host: str = DEFAULT_HOST) -> ModelNam
     if "\x00" in raw or any(ch.isspace() for ch in raw):
         raise InvalidNameError(f"The model name {raw[:60]!r} holds spaces or control characters.")
     if "@" in raw:
-        raise InvalidNameError("Names pinned by digest (name@sha256:...) are not accepted; use a tag.")
+        raise InvalidNameError(
+            "Names pinned by digest (name@sha256:...) are not accepted; use a tag."
+        )
     if "\\" in raw:
         raise InvalidNameError(f"The model name {raw[:60]!r} holds a backslash.")
 
@@ -115,7 +117,9 @@ def parse_model_name(text: str, *, default_host: str = DEFAULT_HOST) -> ModelNam
         scheme, raw = raw.split("://", 1)
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
-            raise InvalidNameError(f"The scheme {scheme!r} is not supported; use http or https.")
+            raise InvalidNameError(
+                f"The scheme {scheme[:20]!r} is not supported; use http or https."
+            )
 
     tag = DEFAULT_TAG
     # ":" after the last "/" separates the tag; a ":" before it belongs to the host's port.

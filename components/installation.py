@@ -1,0 +1,66 @@
+"""Install requests and the tasks that carry them out on the thread pool."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from ecs_models.inventory import InventoryEntry
+from ecs_models.progress import PullProgress, PullSnapshot, PullState
+
+
+@dataclass(slots=True)
+class ModelInstallRequest:
+    """The user asked for a model; the installation system turns it into a task."""
+
+    model_name: str
+    insecure: bool = False
+    max_rate: float | None = None
+
+
+@dataclass(slots=True)
+class ModelInstallationTask:
+    """One pull: queued until a download slot is free, then running on a worker thread."""
+
+    model_name: str
+    progress: PullProgress
+    insecure: bool = False
+    max_rate: float | None = None
+    future: Future[InventoryEntry] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    state: PullState = PullState.QUEUED
+    snapshot: PullSnapshot | None = None
+    # progress.version when `snapshot` was taken: unchanged versions skip the copy.
+    seen_version: int = -1
+    error: str | None = None
+    queue_position: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.snapshot.fraction if self.snapshot is not None else 0.0
+
+    @property
+    def bytes_done(self) -> int:
+        return self.snapshot.completed if self.snapshot is not None else 0
+
+    @property
+    def bytes_total(self) -> int:
+        return self.snapshot.total if self.snapshot is not None else 0
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.snapshot.bytes_per_second if self.snapshot is not None else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        return self.snapshot.eta_seconds if self.snapshot is not None else None
+
+
+@dataclass(slots=True)
+class InstallCancelRequest:
+    """Cancel a queued or running task (or dismiss a finished one) by its entity id."""
+
+    task_entity: int

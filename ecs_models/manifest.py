@@ -1,0 +1,117 @@
+"""Docker v2 / OCI image manifests as Ollama writes and reads them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_models.errors import ManifestError
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
+OLLAMA_LAYER_PREFIX = "application/vnd.ollama.image."
+MODEL_LAYER_TYPE = OLLAMA_LAYER_PREFIX + "model"
+# What we ask registries for; registry.ollama.ai answers text/plain whatever we send.
+MANIFEST_ACCEPT = ", ".join((MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE))
+
+_DIGEST_RE = re.compile(r"sha256[:-]([0-9a-fA-F]{64})")
+
+
+def normalize_digest(digest: str) -> str:
+    """Return `sha256:<lowercase hex>`; ManifestError when it is not a sha256 digest."""
+    match = _DIGEST_RE.fullmatch(digest) if isinstance(digest, str) else None
+    if match is None:
+        raise ManifestError(f"{str(digest)[:80]!r} is not a sha256 digest.")
+    return "sha256:" + match.group(1).lower()
+
+
+def blob_file_name(digest: str) -> str:
+    """The file name Ollama gives a blob: `sha256-<hex>`."""
+    return normalize_digest(digest).replace(":", "-")
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    media_type: str
+    digest: str
+    size: int
+
+    @property
+    def kind(self) -> str:
+        """Ollama's short layer kind: model, template, params, license, ... or the media type."""
+        return self.media_type.removeprefix(OLLAMA_LAYER_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A parsed manifest that keeps the exact bytes it came from (its ID is their sha256)."""
+
+    raw: bytes
+    media_type: str
+    config: Layer
+    layers: tuple[Layer, ...]
+
+    @property
+    def digest(self) -> str:
+        return sha256_digest(self.raw)
+
+    @property
+    def blobs(self) -> tuple[Layer, ...]:
+        """Every blob the manifest needs, in Ollama's download order: layers, then config."""
+        return (*self.layers, self.config)
+
+    @property
+    def total_size(self) -> int:
+        return sum(layer.size for layer in self.blobs)
+
+    def layer_of_kind(self, kind: str) -> Layer | None:
+        for layer in self.layers:
+            if layer.kind == kind:
+                return layer
+        return None
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Manifest:
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(
+                f"The manifest is not valid JSON ({exc.__class__.__name__})."
+            ) from exc
+        if not isinstance(doc, dict):
+            raise ManifestError("The manifest is not a JSON object.")
+        if doc.get("schemaVersion") != 2:
+            raise ManifestError(
+                f"The manifest has schemaVersion {doc.get('schemaVersion')!r}; only 2 is supported."
+            )
+        media_type = doc.get("mediaType", MANIFEST_MEDIA_TYPE)
+        if media_type not in (MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE):
+            raise ManifestError(
+                f"The manifest media type {str(media_type)[:100]!r} is not a model image."
+            )
+        config = _parse_layer(doc.get("config"), "config")
+        raw_layers = doc.get("layers")
+        if not isinstance(raw_layers, list):
+            raise ManifestError("The manifest has no layers list.")
+        layers = tuple(_parse_layer(item, f"layer {i}") for i, item in enumerate(raw_layers))
+        return cls(raw=raw, media_type=str(media_type), config=config, layers=layers)
+
+
+def _parse_layer(item: Any, where: str) -> Layer:
+    if not isinstance(item, dict):
+        raise ManifestError(f"The manifest's {where} is not an object.")
+    media_type = item.get("mediaType")
+    size = item.get("size")
+    if not isinstance(media_type, str):
+        raise ManifestError(f"The manifest's {where} has no media type.")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ManifestError(f"The manifest's {where} has an invalid size.")
+    return Layer(media_type=media_type, digest=normalize_digest(item.get("digest", "")), size=size)

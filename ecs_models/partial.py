@@ -1,0 +1,111 @@
+"""Ollama's resumable download state: `sha256-<hex>-partial` plus `-partial-N` JSON per part."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# Ollama's part sizing (server/download.go): total/16 clamped to [100 MB, 1 GB].
+PARTS_TARGET = 16
+PART_SIZE_MIN = 100 * 1000 * 1000
+PART_SIZE_MAX = 1000 * 1000 * 1000
+
+
+@dataclass(slots=True)
+class Part:
+    """One byte range of a blob and how much of it is on disk, counted from its start."""
+
+    n: int
+    offset: int
+    size: int
+    completed: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.completed >= self.size
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.completed
+
+    @property
+    def end(self) -> int:
+        """Exclusive end offset."""
+        return self.offset + self.size
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {"N": self.n, "Offset": self.offset, "Size": self.size, "Completed": self.completed},
+            separators=(",", ":"),
+        ).encode()
+
+
+def plan_parts(total: int, *, part_size_min: int = PART_SIZE_MIN) -> list[Part]:
+    size = min(max(total // PARTS_TARGET, part_size_min), PART_SIZE_MAX)
+    size = max(size, 1)
+    parts: list[Part] = []
+    offset = 0
+    while offset < total:
+        length = min(size, total - offset)
+        parts.append(Part(len(parts), offset, length))
+        offset += length
+    return parts or [Part(0, 0, 0)]
+
+
+def part_path(partial: Path, n: int) -> Path:
+    return partial.with_name(f"{partial.name}-{n}")
+
+
+def load_parts(partial: Path, total: int) -> list[Part] | None:
+    """Parts from `-partial-N` files (ours or Ollama's), or None when absent or inconsistent.
+
+    Go's JSON decoding ignores key case, so Ollama may have written any capitalisation.
+    """
+    parts: list[Part] = []
+    for path in partial.parent.glob(partial.name + "-*"):
+        suffix = path.name.removeprefix(partial.name + "-")
+        if not suffix.isdigit():
+            continue
+        try:
+            doc = {k.lower(): v for k, v in json.loads(path.read_bytes()).items()}
+            part = Part(int(doc["n"]), int(doc["offset"]), int(doc["size"]), int(doc["completed"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if part.size < 0 or not 0 <= part.completed <= part.size:
+            return None
+        parts.append(part)
+    if not parts:
+        return None
+    parts.sort(key=lambda p: p.offset)
+    expected = 0
+    for part in parts:
+        if part.offset != expected:
+            return None
+        expected = part.end
+    if expected != total:
+        return None
+    return parts
+
+
+def save_part(partial: Path, part: Part) -> None:
+    # A few dozen bytes rewritten in place: a torn write only makes the part restart.
+    part_path(partial, part.n).write_bytes(part.to_json())
+
+
+def remove_partial(partial: Path) -> None:
+    for path in partial.parent.glob(partial.name + "-*"):
+        if path.name.removeprefix(partial.name + "-").isdigit():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+
+
+def contiguous_prefix(parts: list[Part]) -> int:
+    """Bytes from offset 0 that are all on disk."""
+    for part in parts:
+        if not part.done:
+            return part.next_offset
+    return parts[-1].end if parts else 0

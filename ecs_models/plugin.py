@@ -1,0 +1,123 @@
+"""ModelManagementPlugin: builds the manager's own esper world and panel inside any pygame_gui host."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources as package_files
+from pathlib import Path
+from typing import Any
+
+import esper
+import pygame
+import pygame_gui
+
+from ecs_models.components.installation import ModelInstallationTask
+from ecs_models.components.lifecycle import InventoryRefreshRequest
+from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.config import LocalModelConfig, ManagerSettings, ResourceLimits
+from ecs_models.frame_state import InventoryState, SystemStatus
+from ecs_models.names import DEFAULT_HOST
+from ecs_models.resource_map import Resources
+from ecs_models.schedule import ModelManagementSystemSet, Schedule, entered_world, new_world_name
+from ecs_models.store import ModelStore
+from ecs_models.systems.installation import InstallationSystem
+from ecs_models.systems.lifecycle import LifecycleSystem
+from ecs_models.systems.performance import PerformanceSystem
+from ecs_models.systems.ui import UISystem
+from ecs_models.ui.panel import ModelManagerView
+from ecs_models.ui.visibility import kill
+from ecs_models.workers import WorkerPools
+
+
+def load_theme() -> dict[str, Any]:
+    """The plugin's theme: only object ids prefixed #ecsm_/@ecsm_, so a host's styles stay."""
+    text = package_files.files("ecs_models.assets").joinpath("theme.json").read_text("utf-8")
+    theme: dict[str, Any] = json.loads(text)
+    return theme
+
+
+class ModelManagementPlugin:
+    """The model manager as a module: a host passes its UIManager and a rect, then calls
+    `process_event` for every event and `update` once per frame, and `close` at the end.
+    """
+
+    def __init__(
+        self,
+        manager: pygame_gui.UIManager,
+        rect: pygame.Rect,
+        *,
+        models_dir: str | os.PathLike[str] | None = None,
+        registry: str | None = None,
+        insecure: bool = False,
+        limits: ResourceLimits | None = None,
+        focus: bool = True,
+        world_name: str | None = None,
+    ) -> None:
+        self.manager = manager
+        manager.get_theme().load_theme(load_theme())
+        store = ModelStore(models_dir)
+        settings = ManagerSettings(
+            models_dir=str(store.root), default_host=registry or DEFAULT_HOST, insecure=insecure
+        )
+        config = LocalModelConfig(resource_limits=limits or ResourceLimits())
+        self.resources = Resources()
+        self.pools = WorkerPools(config.resource_limits.max_concurrent_downloads)
+        for resource in (store, settings, config, self.pools, InventoryState(), SystemStatus()):
+            self.resources.insert(resource)
+        self.view = ModelManagerView(manager, pygame.Rect(rect))
+        self.schedule = Schedule(world_name or new_world_name())
+        with entered_world(self.schedule.world_name):
+            esper.create_entity(ModelManagerPanel())
+            esper.create_entity(InventoryRefreshRequest())
+        sets = ModelManagementSystemSet
+        self.schedule.add_system(sets.INSTALLATION, InstallationSystem(self.resources))
+        self.schedule.add_system(sets.LIFECYCLE, LifecycleSystem(self.resources))
+        self.schedule.add_system(sets.PERFORMANCE, PerformanceSystem(self.resources))
+        self.schedule.add_system(sets.UI, UISystem(self.resources, self.view))
+        if focus:
+            self.view.focus_entry()
+        self._closed = False
+
+    @property
+    def world_name(self) -> str:
+        return self.schedule.world_name
+
+    @property
+    def store(self) -> ModelStore:
+        return self.resources.get(ModelStore)
+
+    @property
+    def config(self) -> LocalModelConfig:
+        return self.resources.get(LocalModelConfig)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.store.root
+
+    def process_event(self, event: pygame.event.Event) -> bool:
+        """Feed every host event here; True when it belonged to the panel."""
+        if self._closed:
+            return False
+        return self.view.handle_event(event)
+
+    def update(self, dt: float) -> None:
+        """Run the chained system sets once, in the plugin's own world."""
+        if not self._closed:
+            self.schedule.run(dt)
+
+    def resize(self, rect: pygame.Rect) -> None:
+        self.view.resize(pygame.Rect(rect))
+
+    def close(self) -> None:
+        """Cancel running pulls (their partials stay resumable), wait for workers, drop the world."""
+        if self._closed:
+            return
+        self._closed = True
+        with entered_world(self.world_name):
+            for _, task in esper.get_component(ModelInstallationTask):
+                task.cancel.set()
+        # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
+        self.pools.shutdown(wait=True)
+        kill(self.view)
+        self.schedule.delete_world()

@@ -1,0 +1,85 @@
+"""Where every widget of the panel goes for a given panel size: pure arithmetic, no pygame_gui."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+MARGIN = 8
+ROW = 30
+LINE = 24
+MIN_WIDTH = 520
+MIN_HEIGHT = 380
+DETAIL_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PanelLayout:
+    """Rects relative to the panel's container; `task_rows` holds one rect per visible task row."""
+
+    entry: pygame.Rect
+    install: pygame.Rect
+    notice: pygame.Rect
+    confirm_label: pygame.Rect
+    confirm_yes: pygame.Rect
+    confirm_no: pygame.Rect
+    task_rows: tuple[pygame.Rect, ...]
+    tasks_overflow: pygame.Rect
+    installed_label: pygame.Rect
+    remove: pygame.Rect
+    verify: pygame.Rect
+    sort: pygame.Rect
+    models_list: pygame.Rect
+    details: tuple[pygame.Rect, ...]
+    status: pygame.Rect
+
+
+def compute_layout(width: int, height: int) -> PanelLayout:
+    """Lay the panel out top to bottom; the models list and details take the remaining height."""
+    w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
+    inner = w - 2 * MARGIN
+    y = MARGIN
+    entry = pygame.Rect(MARGIN, y, inner - 100, ROW)
+    install = pygame.Rect(w - MARGIN - 92, y, 92, ROW)
+    y += ROW + 4
+    notice = pygame.Rect(MARGIN, y, inner, LINE)
+    confirm_label = pygame.Rect(MARGIN, y, inner - 200, LINE)
+    confirm_yes = pygame.Rect(w - MARGIN - 196, y, 96, LINE)
+    confirm_no = pygame.Rect(w - MARGIN - 96, y, 96, LINE)
+    y += LINE + 4
+    # More task rows fit in taller panels; two are always visible so a queue shows.
+    row_count = max(2, min(6, (h - 330) // ROW))
+    task_rows = tuple(pygame.Rect(MARGIN, y + i * ROW, inner, ROW - 4) for i in range(row_count))
+    y += row_count * ROW
+    tasks_overflow = pygame.Rect(MARGIN, y, inner, 20)
+    y += 22
+    installed_label = pygame.Rect(MARGIN, y, 150, ROW)
+    sort = pygame.Rect(w - MARGIN - 180, y, 180, ROW)
+    verify = pygame.Rect(sort.x - 8 - 84, y, 84, ROW)
+    remove = pygame.Rect(verify.x - 8 - 84, y, 84, ROW)
+    y += ROW + 4
+    status = pygame.Rect(MARGIN, h - MARGIN - LINE, inner, LINE)
+    main_height = max(60, status.y - 4 - y)
+    list_width = int((inner - MARGIN) * 0.58)
+    models_list = pygame.Rect(MARGIN, y, list_width, main_height)
+    details_x = MARGIN + list_width + MARGIN
+    details_w = w - MARGIN - details_x
+    details = tuple(pygame.Rect(details_x, y + i * 22, details_w, 22) for i in range(DETAIL_LINES))
+    return PanelLayout(
+        entry=entry,
+        install=install,
+        notice=notice,
+        confirm_label=confirm_label,
+        confirm_yes=confirm_yes,
+        confirm_no=confirm_no,
+        task_rows=task_rows,
+        tasks_overflow=tasks_overflow,
+        installed_label=installed_label,
+        remove=remove,
+        verify=verify,
+        sort=sort,
+        models_list=models_list,
+        details=details,
+        status=status,
+    )

@@ -1,0 +1,338 @@
+"""The model manager panel: a pygame_gui UIPanel holding every widget, turning events into intents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pygame
+import pygame_gui
+from pygame_gui.core import ObjectID
+
+from ecs_models.components.panel import ModelSortCriteria
+from ecs_models.ui import intents
+from ecs_models.ui.layout import PanelLayout, compute_layout
+from ecs_models.ui.task_row import TaskRow
+from ecs_models.ui.visibility import hide, show
+
+PLACEHOLDER = "Enter a model name"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRowView:
+    """What one task row shows."""
+
+    task_entity: int
+    name: str
+    fraction: float
+    caption: str
+    finished: bool
+
+
+class ModelManagerView(pygame_gui.elements.UIPanel):
+    """All widgets of the manager; `intents` collects what the user did since the last drain.
+
+    Setters compare with what is already shown: pygame_gui rebuilds text and lists expensively
+    (a 50-row list costs about 15 ms), so nothing is redrawn unless its content changed.
+    """
+
+    def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
+        super().__init__(
+            relative_rect=rect,
+            starting_height=1,
+            manager=manager,
+            object_id=ObjectID(object_id="#ecsm_panel"),
+        )
+        self.manager = manager
+        self.intents: list[intents.UiIntent] = []
+        self.layout = compute_layout(*self.get_container().get_rect().size)
+        box = self.get_container()
+        lay = self.layout
+        self.entry = pygame_gui.elements.UITextEntryLine(
+            relative_rect=lay.entry, manager=manager, container=box, placeholder_text=PLACEHOLDER
+        )
+        self.install_button = pygame_gui.elements.UIButton(
+            relative_rect=lay.install, text="Install", manager=manager, container=box
+        )
+        self.notice_label = pygame_gui.elements.UILabel(
+            relative_rect=lay.notice,
+            text="",
+            manager=manager,
+            container=box,
+            object_id=ObjectID(object_id="#ecsm_notice_info"),
+        )
+        self.confirm_label = pygame_gui.elements.UILabel(
+            relative_rect=lay.confirm_label,
+            text="",
+            manager=manager,
+            container=box,
+            object_id=ObjectID(object_id="#ecsm_confirm"),
+            visible=0,
+        )
+        self.confirm_yes = pygame_gui.elements.UIButton(
+            relative_rect=lay.confirm_yes, text="Remove", manager=manager, container=box, visible=0
+        )
+        self.confirm_no = pygame_gui.elements.UIButton(
+            relative_rect=lay.confirm_no, text="Keep", manager=manager, container=box, visible=0
+        )
+        self.rows = [TaskRow(manager, box, r) for r in lay.task_rows]
+        self.overflow_label = pygame_gui.elements.UILabel(
+            relative_rect=lay.tasks_overflow, text="", manager=manager, container=box
+        )
+        self.installed_label = pygame_gui.elements.UILabel(
+            relative_rect=lay.installed_label,
+            text="Installed models",
+            manager=manager,
+            container=box,
+        )
+        self.remove_button = pygame_gui.elements.UIButton(
+            relative_rect=lay.remove, text="Remove", manager=manager, container=box
+        )
+        self.verify_button = pygame_gui.elements.UIButton(
+            relative_rect=lay.verify, text="Verify", manager=manager, container=box
+        )
+        self.sort_menu = pygame_gui.elements.UIDropDownMenu(
+            options_list=[c.value for c in ModelSortCriteria],
+            starting_option=ModelSortCriteria.NAME.value,
+            relative_rect=lay.sort,
+            manager=manager,
+            container=box,
+        )
+        self.models_list = pygame_gui.elements.UISelectionList(
+            relative_rect=lay.models_list,
+            item_list=[],
+            manager=manager,
+            container=box,
+            allow_multi_select=True,
+            allow_double_clicks=False,
+            object_id=ObjectID(object_id="#ecsm_models_list"),
+        )
+        self.detail_labels = [
+            pygame_gui.elements.UILabel(
+                relative_rect=r,
+                text="",
+                manager=manager,
+                container=box,
+                object_id=ObjectID(class_id="@ecsm_detail"),
+            )
+            for r in lay.details
+        ]
+        self.status_label = pygame_gui.elements.UILabel(
+            relative_rect=lay.status,
+            text="",
+            manager=manager,
+            container=box,
+            object_id=ObjectID(object_id="#ecsm_status"),
+        )
+        self._item_names: dict[str, str] = {}
+        self._items: tuple[str, ...] = ()
+        self._shown_selection: frozenset[str] = frozenset()
+        self._focused: str | None = None
+        self._details: tuple[str, ...] = ()
+        self._status = ""
+        self._notice: tuple[str, bool] = ("", False)
+        self._confirmation: str | None = None
+        self._overflow = ""
+        self._sort = ModelSortCriteria.NAME
+
+    # -- input -------------------------------------------------------------------------
+    def focus_entry(self) -> None:
+        self.manager.set_focus_set(self.entry)
+
+    def owns(self, element: object) -> bool:
+        """True when `element` is one of this panel's widgets or a part of one."""
+        seen = 0
+        probe: object | None = element
+        while probe is not None and seen < 32:
+            if probe is self or probe is self.get_container():
+                return True
+            parent = getattr(probe, "parent_element", None)
+            if parent is None:
+                parent = getattr(probe, "ui_container", None)
+            probe = parent
+            seen += 1
+        return False
+
+    def handle_event(self, event: pygame.event.Event) -> bool:
+        """Turn this panel's UI events into intents; True when the event was ours."""
+        element = getattr(event, "ui_element", None)
+        if element is None:
+            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
+                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
+                return bool(self.visible and self.rect.collidepoint(pos))
+            return False
+        if not self.owns(element):
+            return False
+        if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.entry:
+            self.intents.append(intents.InstallPressed(self.entry.get_text()))
+        elif event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and element is self.entry:
+            self.intents.append(intents.InputChanged(self.entry.get_text()))
+        elif event.type == pygame_gui.UI_BUTTON_PRESSED:
+            self._button_pressed(element)
+        elif (
+            event.type
+            in (
+                pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
+                pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
+            )
+            and element is self.models_list
+        ):
+            self._selection_changed(event)
+        elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED and element is self.sort_menu:
+            self.intents.append(intents.SortChanged(ModelSortCriteria(event.text)))
+        return True
+
+    def _button_pressed(self, element: object) -> None:
+        if element is self.install_button:
+            self.intents.append(intents.InstallPressed(self.entry.get_text()))
+        elif element is self.remove_button:
+            self.intents.append(intents.RemovePressed())
+        elif element is self.verify_button:
+            self.intents.append(intents.VerifyPressed())
+        elif element is self.confirm_yes:
+            self.intents.append(intents.RemovalAnswered(confirmed=True))
+        elif element is self.confirm_no:
+            self.intents.append(intents.RemovalAnswered(confirmed=False))
+        else:
+            for row in self.rows:
+                if element is row.button and row.task_entity is not None:
+                    self.intents.append(intents.CancelPressed(row.task_entity))
+
+    def _selection_changed(self, event: pygame.event.Event) -> None:
+        selected = frozenset(
+            self._item_names[text]
+            for text in self.models_list.get_multi_selection()
+            if text in self._item_names
+        )
+        clicked = self._item_names.get(getattr(event, "text", ""), None)
+        if event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION and clicked is not None:
+            self._focused = clicked
+        elif self._focused not in selected:
+            self._focused = max(selected) if selected else None
+        self._shown_selection = selected
+        self.intents.append(intents.SelectionChanged(selected, self._focused))
+
+    def drain_intents(self) -> list[intents.UiIntent]:
+        drained, self.intents = self.intents, []
+        return drained
+
+    # -- output ------------------------------------------------------------------------
+    def clear_entry(self) -> None:
+        self.entry.set_text("")
+
+    def show_models(self, items: Sequence[tuple[str, str]], selected: set[str]) -> bool:
+        """Show (text, model name) items with `selected` names highlighted; True if rebuilt."""
+        texts = tuple(text for text, _ in items)
+        wanted = frozenset(selected)
+        if texts == self._items and wanted == self._shown_selection:
+            return False
+        if texts != self._items:
+            self._item_names = {text: name for text, name in items}
+            self._items = texts
+            self.models_list.set_item_list(list(texts))
+        for item in self.models_list.item_list:
+            is_selected = self._item_names.get(item["text"]) in wanted
+            if item["selected"] != is_selected:
+                item["selected"] = is_selected
+                button = item["button_element"]
+                if button is not None:
+                    if is_selected:
+                        button.select()
+                    else:
+                        button.unselect()
+        self._shown_selection = wanted
+        return True
+
+    def show_sort(self, criteria: ModelSortCriteria) -> None:
+        if criteria != self._sort:
+            self._sort = criteria
+            self.sort_menu.selected_option = (criteria.value, criteria.value)
+            self.sort_menu.rebuild()  # type: ignore[no-untyped-call]
+
+    def show_details(self, lines: Sequence[str]) -> None:
+        padded = tuple(lines) + ("",) * (len(self.detail_labels) - len(lines))
+        if padded == self._details:
+            return
+        for label, old, new in zip(
+            self.detail_labels, self._details or padded, padded, strict=False
+        ):
+            if old != new or not self._details:
+                label.set_text(new)
+        self._details = padded
+
+    def show_status(self, text: str) -> None:
+        if text != self._status:
+            self._status = text
+            self.status_label.set_text(text)
+
+    def show_notice(self, text: str, *, error: bool) -> None:
+        if (text, error) == self._notice:
+            return
+        if error != self._notice[1]:
+            self.notice_label.change_object_id(
+                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
+            )
+        self._notice = (text, error)
+        self.notice_label.set_text(text)
+
+    def show_confirmation(self, text: str | None) -> None:
+        if text == self._confirmation:
+            return
+        self._confirmation = text
+        if text is None:
+            hide(self.confirm_label, self.confirm_yes, self.confirm_no)
+            show(self.notice_label)
+            return
+        hide(self.notice_label)
+        self.confirm_label.set_text(text)
+        show(self.confirm_label, self.confirm_yes, self.confirm_no)
+
+    def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
+        for widget, view in zip(self.rows, rows, strict=False):
+            widget.show_task(
+                view.task_entity, view.name, view.fraction, view.caption, view.finished
+            )
+        for widget in self.rows[len(rows) :]:
+            if widget.task_entity is not None:
+                widget.hide()
+        hidden = len(rows) - len(self.rows)
+        overflow = f"and {hidden} more download{'s' if hidden > 1 else ''}" if hidden > 0 else ""
+        if overflow != self._overflow:
+            self._overflow = overflow
+            self.overflow_label.set_text(overflow)
+
+    # -- geometry ----------------------------------------------------------------------
+    def resize(self, rect: pygame.Rect) -> None:
+        """Follow the window: move and size every widget by the layout of the new size."""
+        self.set_relative_position(rect.topleft)
+        self.set_dimensions(rect.size)
+        self.layout = compute_layout(*self.get_container().get_rect().size)
+        self._apply_layout(self.layout)
+
+    def _apply_layout(self, lay: PanelLayout) -> None:
+        placed = (
+            (self.entry, lay.entry),
+            (self.install_button, lay.install),
+            (self.notice_label, lay.notice),
+            (self.confirm_label, lay.confirm_label),
+            (self.confirm_yes, lay.confirm_yes),
+            (self.confirm_no, lay.confirm_no),
+            (self.overflow_label, lay.tasks_overflow),
+            (self.installed_label, lay.installed_label),
+            (self.remove_button, lay.remove),
+            (self.verify_button, lay.verify),
+            (self.sort_menu, lay.sort),
+            (self.models_list, lay.models_list),
+            (self.status_label, lay.status),
+            *zip(self.detail_labels, lay.details, strict=True),
+        )
+        for element, rect in placed:
+            element.set_relative_position(rect.topleft)
+            element.set_dimensions(rect.size)
+        # The number of task rows depends on the height: add or drop rows to match.
+        while len(self.rows) < len(lay.task_rows):
+            self.rows.append(TaskRow(self.manager, self.get_container(), lay.task_rows[0]))
+        while len(self.rows) > len(lay.task_rows):
+            self.rows.pop().kill()
+        for row, rect in zip(self.rows, lay.task_rows, strict=True):
+            row.place(rect)

@@ -1,0 +1,184 @@
+"""Installation set: requests become tasks, tasks run on the download pool, results become models."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+
+import esper
+
+from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
+from ecs_models.components.model import InstalledModelEntry
+from ecs_models.config import LocalModelConfig, ManagerSettings
+from ecs_models.errors import EcsModelsError, InvalidNameError, PullCancelledError
+from ecs_models.formatting import human_bytes, human_rate
+from ecs_models.frame_state import InventoryState
+from ecs_models.inventory import InventoryEntry, entry_of
+from ecs_models.names import ModelName, parse_model_name
+from ecs_models.progress import PullProgress, PullState
+from ecs_models.resource_map import Resources
+from ecs_models.schedule import System
+from ecs_models.store import ModelStore
+from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.workers import WorkerPools
+
+# A finished row stays this long so the person sees "done" before it goes.
+DONE_LINGER_S = 3.0
+
+
+def run_pull(
+    name: ModelName,
+    store: ModelStore,
+    progress: PullProgress,
+    cancel: threading.Event,
+    settings: ManagerSettings,
+    insecure: bool,
+    max_rate: float | None,
+) -> InventoryEntry:
+    """The worker's whole job: pull, then read the new model's metadata (both block)."""
+    from ecs_models.transfer import PullOptions, pull_model
+
+    options = PullOptions(insecure=insecure, max_rate=max_rate, default_host=settings.default_host)
+    model = pull_model(name, store, progress=progress, cancel=cancel, options=options)
+    return entry_of(store, model)
+
+
+def spawn_model_entity(entry: InventoryEntry, config: LocalModelConfig) -> None:
+    """Add or refresh the entity of an installed model (one entity per model name)."""
+    name = entry.metadata.name
+    config.installed_models[name] = entry.metadata
+    config.model_cache[name] = entry.data
+    for _, existing in esper.get_component(InstalledModelEntry):
+        if existing.metadata.name == name:
+            existing.metadata = entry.metadata
+            return
+    esper.create_entity(InstalledModelEntry(entry.metadata))
+
+
+class InstallationSystem(System):
+    """Accepts install requests, keeps at most N pulls running, and finalizes finished ones."""
+
+    def __init__(self, resources: Resources) -> None:
+        super().__init__()
+        self.config = resources.get(LocalModelConfig)
+        self.settings = resources.get(ManagerSettings)
+        self.store = resources.get(ModelStore)
+        self.pools = resources.get(WorkerPools)
+        self.inventory = resources.get(InventoryState)
+
+    def process(self, dt: float) -> None:
+        self._accept_requests()
+        self._start_queued()
+        self._poll_tasks()
+
+    def _accept_requests(self) -> None:
+        for ent, request in list(esper.get_component(ModelInstallRequest)):
+            esper.remove_component(ent, ModelInstallRequest)
+            try:
+                name = parse_model_name(request.model_name, default_host=self.settings.default_host)
+            except InvalidNameError as exc:
+                post_error(str(exc))
+                esper.delete_entity(ent)
+                continue
+            if self._already_active(name):
+                post_notice(f"{name.display} is already being installed.")
+                esper.delete_entity(ent)
+                continue
+            task = ModelInstallationTask(
+                model_name=str(name),
+                progress=PullProgress(name.display),
+                insecure=request.insecure or self.settings.insecure,
+                max_rate=request.max_rate,
+            )
+            esper.add_component(ent, task)
+
+    def _already_active(self, name: ModelName) -> bool:
+        for _, task in esper.get_component(ModelInstallationTask):
+            if not task.state.finished and parse_model_name(task.model_name).matches(name):
+                return True
+        return False
+
+    def _start_queued(self) -> None:
+        tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])
+        running = sum(1 for _, t in tasks if t.future is not None and not t.state.finished)
+        limits = self.config.resource_limits
+        position = 0
+        for _, task in tasks:
+            if task.future is not None or task.state is not PullState.QUEUED:
+                continue
+            if running < limits.max_concurrent_downloads:
+                self._submit(task, limits.per_pull_rate(limits.max_concurrent_downloads))
+                running += 1
+            else:
+                position += 1
+                task.queue_position = position
+
+    def _submit(self, task: ModelInstallationTask, shared_cap: float | None) -> None:
+        rates = [r for r in (task.max_rate, shared_cap) if r is not None]
+        task.started_at = time.monotonic()
+        task.queue_position = 0
+        task.state = PullState.RESOLVING
+        future: Future[InventoryEntry] = self.pools.downloads.submit(
+            run_pull,
+            parse_model_name(task.model_name),
+            self.store,
+            task.progress,
+            task.cancel,
+            self.settings,
+            task.insecure,
+            min(rates) if rates else None,
+        )
+        task.future = future
+
+    def _poll_tasks(self) -> None:
+        now = time.monotonic()
+        for ent, task in esper.get_component(ModelInstallationTask):
+            if task.state.finished:
+                if task.state is PullState.DONE and now - (task.finished_at or now) > DONE_LINGER_S:
+                    esper.delete_entity(ent)
+                continue
+            version = task.progress.version
+            if version != task.seen_version:
+                task.seen_version = version
+                task.snapshot = task.progress.snapshot()
+                if task.future is not None:
+                    task.state = task.snapshot.state
+            if task.future is not None and task.future.done():
+                self._finish(task, now)
+
+    def _finish(self, task: ModelInstallationTask, now: float) -> None:
+        assert task.future is not None
+        task.finished_at = now
+        task.snapshot = task.progress.snapshot()
+        error = task.future.exception()
+        display = parse_model_name(task.model_name).display
+        if error is None:
+            entry = task.future.result()
+            task.state = PullState.DONE
+            spawn_model_entity(entry, self.config)
+            self.inventory.changed()
+            seconds = max(1e-6, now - (task.started_at or now))
+            stats = self.config.stats_for(entry.metadata.name)
+            stats.download_seconds = seconds
+            stats.download_bytes_per_second = entry.metadata.size / seconds
+            post_notice(
+                f"Installed {display} ({human_bytes(entry.metadata.size)}, "
+                f"{human_rate(entry.metadata.size / seconds)})."
+            )
+        elif isinstance(error, PullCancelledError) or task.cancel.is_set():
+            task.state = PullState.CANCELLED
+            task.error = "Cancelled; the partial download stays resumable."
+            post_notice(f"Cancelled {display}; installing it again resumes the download.")
+        else:
+            task.state = PullState.FAILED
+            # Our own errors are one sentence already; anything else is a bug, named as such.
+            text = (
+                str(error)
+                if isinstance(error, EcsModelsError)
+                else (
+                    f"Installing {display} failed unexpectedly: {error.__class__.__name__}: {error}"
+                )
+            )
+            task.error = text
+            post_error(text if display in text else f"{display}: {text}")

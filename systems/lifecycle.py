@@ -1,0 +1,194 @@
+"""Lifecycle set: inventory scans, removal (planned, confirmed, done), verify and cancel requests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import esper
+
+from ecs_models.components.installation import InstallCancelRequest, ModelInstallationTask
+from ecs_models.components.lifecycle import (
+    BackgroundJob,
+    InventoryRefreshRequest,
+    JobKind,
+    ModelRemoveRequest,
+    ModelVerifyRequest,
+    RemovalPlanRequest,
+)
+from ecs_models.components.model import InstalledModelEntry
+from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
+from ecs_models.config import LocalModelConfig
+from ecs_models.errors import EcsModelsError
+from ecs_models.formatting import human_bytes
+from ecs_models.frame_state import InventoryState
+from ecs_models.inventory import InventoryEntry, scan_inventory
+from ecs_models.progress import PullState
+from ecs_models.resource_map import Resources
+from ecs_models.schedule import System
+from ecs_models.store import ModelStore, RemovalPlan, VerifyReport
+from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.workers import WorkerPools
+
+_PROBLEM_WORDS = {
+    "missing": "is missing",
+    "size": "has the wrong size",
+    "digest": "does not match its digest",
+}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class LifecycleSystem(System):
+    """Starts chores on the pool for each request and applies each finished chore's result."""
+
+    def __init__(self, resources: Resources) -> None:
+        super().__init__()
+        self.config = resources.get(LocalModelConfig)
+        self.store = resources.get(ModelStore)
+        self.pools = resources.get(WorkerPools)
+        self.inventory = resources.get(InventoryState)
+
+    def process(self, dt: float) -> None:
+        self._cancel_requests()
+        self._start_jobs()
+        self._finish_jobs()
+
+    # -- cancel / dismiss --------------------------------------------------------------
+    def _cancel_requests(self) -> None:
+        for ent, request in list(esper.get_component(InstallCancelRequest)):
+            esper.delete_entity(ent)
+            target = request.task_entity
+            task = (
+                esper.try_component(target, ModelInstallationTask)
+                if esper.entity_exists(target)
+                else None
+            )
+            if task is None:
+                continue
+            if task.state.finished:
+                esper.delete_entity(target)  # a finished row: Dismiss
+            elif task.future is None:
+                task.state = PullState.CANCELLED
+                task.finished_at = time.monotonic()
+                task.error = "Cancelled before it started."
+            else:
+                task.cancel.set()  # the worker stops at its next chunk, keeping the partial
+
+    # -- starting chores ---------------------------------------------------------------
+    def _running(self, kind: JobKind) -> bool:
+        return any(job.kind is kind for _, job in esper.get_component(BackgroundJob))
+
+    def _submit(self, kind: JobKind, names: tuple[str, ...], fn: Any, *args: Any) -> None:
+        future = self.pools.chores.submit(fn, *args)
+        esper.create_entity(BackgroundJob(kind, future, names, time.monotonic()))
+
+    def _start_jobs(self) -> None:
+        for ent, _ in list(esper.get_component(InventoryRefreshRequest)):
+            esper.delete_entity(ent)
+            # One scan in flight is enough: a later request would read the same disk.
+            if not self._running(JobKind.INVENTORY):
+                self._submit(JobKind.INVENTORY, (), scan_inventory, self.store)
+        for ent, plan_request in list(esper.get_component(RemovalPlanRequest)):
+            esper.delete_entity(ent)
+            names = plan_request.model_names
+            self._submit(JobKind.REMOVAL_PLAN, names, self.store.plan_removal, names)
+        for ent, remove_request in list(esper.get_component(ModelRemoveRequest)):
+            esper.delete_entity(ent)
+            names = remove_request.model_names
+            self._submit(JobKind.REMOVE, names, self.store.remove, names)
+        for ent, verify_request in list(esper.get_component(ModelVerifyRequest)):
+            esper.delete_entity(ent)
+            names = verify_request.model_names
+            self._submit(JobKind.VERIFY, names, self.store.verify, names)
+
+    # -- applying results --------------------------------------------------------------
+    def _finish_jobs(self) -> None:
+        for ent, job in list(esper.get_component(BackgroundJob)):
+            if not job.future.done():
+                continue
+            esper.delete_entity(ent)
+            error = job.future.exception()
+            if error is not None:
+                self._job_failed(job, error)
+                continue
+            result = job.future.result()
+            if job.kind is JobKind.INVENTORY:
+                self._apply_inventory(result)
+            elif job.kind is JobKind.REMOVAL_PLAN:
+                self._ask_to_confirm(job, result)
+            elif job.kind is JobKind.REMOVE:
+                self._apply_removal(result)
+            elif job.kind is JobKind.VERIFY:
+                self._report_verify(job, result)
+
+    def _job_failed(self, job: BackgroundJob, error: BaseException) -> None:
+        what = {
+            JobKind.INVENTORY: "Reading the models directory failed",
+            JobKind.REMOVAL_PLAN: "Planning the removal failed",
+            JobKind.REMOVE: "Removing the models failed",
+            JobKind.VERIFY: "Verifying the models failed",
+        }[job.kind]
+        detail = (
+            str(error)
+            if isinstance(error, EcsModelsError)
+            else f"{error.__class__.__name__}: {error}"
+        )
+        post_error(f"{what}: {detail}")
+
+    def _apply_inventory(self, entries: list[InventoryEntry]) -> None:
+        wanted = {entry.metadata.name: entry for entry in entries}
+        for ent, model in list(esper.get_component(InstalledModelEntry)):
+            entry = wanted.pop(model.metadata.name, None)
+            if entry is None:
+                esper.delete_entity(ent)
+            elif entry.metadata != model.metadata:
+                model.metadata = entry.metadata
+        for entry in wanted.values():
+            esper.create_entity(InstalledModelEntry(entry.metadata))
+        self.config.installed_models = {e.metadata.name: e.metadata for e in entries}
+        for entry in entries:
+            self.config.model_cache[entry.metadata.name] = entry.data
+        self.inventory.loaded = True
+        self.inventory.changed()
+
+    def _ask_to_confirm(self, job: BackgroundJob, plan: RemovalPlan) -> None:
+        for _, panel in esper.get_component(ModelManagerPanel):
+            panel.pending_removal = RemovalConfirmation(job.model_names, plan.bytes_freed)
+
+    def _apply_removal(self, plan: RemovalPlan) -> None:
+        removed = {str(model.name) for model in plan.models}
+        for ent, model in list(esper.get_component(InstalledModelEntry)):
+            if model.metadata.name in removed:
+                esper.delete_entity(ent)
+        for name in removed:
+            self.config.installed_models.pop(name, None)
+            self.config.model_cache.pop(name, None)
+        for _, panel in esper.get_component(ModelManagerPanel):
+            panel.selected_models -= removed
+            if panel.focused_model in removed:
+                panel.focused_model = None
+        self.inventory.changed()
+        names = ", ".join(sorted(m.display for m in plan.models))
+        post_notice(f"Removed {names} and freed {human_bytes(plan.bytes_freed)}.")
+
+    def _report_verify(self, job: BackgroundJob, reports: list[VerifyReport]) -> None:
+        for report in reports:
+            stats = self.config.stats_for(str(report.model.name))
+            stats.verify_seconds = report.seconds
+            if report.seconds > 0:
+                stats.verify_bytes_per_second = report.bytes_checked / report.seconds
+        broken = [r for r in reports if not r.ok]
+        if not broken:
+            post_notice(
+                f"Verified {_plural(len(reports), 'model')}: every blob matches its digest."
+            )
+            return
+        first = broken[0]
+        problem = first.problems[0]
+        blob = problem.digest.removeprefix("sha256:")[:12]
+        what = _PROBLEM_WORDS.get(problem.kind, f"has a {problem.kind} problem")
+        more = f" (and {_plural(len(broken) - 1, 'more model')} too)" if len(broken) > 1 else ""
+        post_error(f"{first.model.display} failed verification: blob {blob} {what}{more}.")
