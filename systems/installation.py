@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future
 
 import esper
 
@@ -17,10 +16,12 @@ from ecs_models.frame_state import InventoryState
 from ecs_models.inventory import InventoryEntry, entry_of
 from ecs_models.names import ModelName, parse_model_name
 from ecs_models.progress import PullProgress, PullState
+from ecs_models.ratelimit import RateLimiter
 from ecs_models.resource_map import Resources
 from ecs_models.schedule import System
 from ecs_models.store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.transfer import PullOptions, pull_model
 from ecs_models.workers import WorkerPools
 
 # A finished row stays this long so the person sees "done" before it goes.
@@ -32,14 +33,9 @@ def run_pull(
     store: ModelStore,
     progress: PullProgress,
     cancel: threading.Event,
-    settings: ManagerSettings,
-    insecure: bool,
-    max_rate: float | None,
+    options: PullOptions,
 ) -> InventoryEntry:
     """The worker's whole job: pull, then read the new model's metadata (both block)."""
-    from ecs_models.transfer import PullOptions, pull_model
-
-    options = PullOptions(insecure=insecure, max_rate=max_rate, default_host=settings.default_host)
     model = pull_model(name, store, progress=progress, cancel=cancel, options=options)
     return entry_of(store, model)
 
@@ -66,6 +62,9 @@ class InstallationSystem(System):
         self.store = resources.get(ModelStore)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
+        cap = self.config.resource_limits.bandwidth_cap
+        # One limiter shared by every pull, so the cap holds for the sum, however many run.
+        self.shared_limiter = RateLimiter(cap) if cap else None
 
     def process(self, dt: float) -> None:
         self._accept_requests()
@@ -102,34 +101,37 @@ class InstallationSystem(System):
     def _start_queued(self) -> None:
         tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])
         running = sum(1 for _, t in tasks if t.future is not None and not t.state.finished)
-        limits = self.config.resource_limits
+        limit = self.config.resource_limits.max_concurrent_downloads
         position = 0
         for _, task in tasks:
             if task.future is not None or task.state is not PullState.QUEUED:
                 continue
-            if running < limits.max_concurrent_downloads:
-                self._submit(task, limits.per_pull_rate(limits.max_concurrent_downloads))
+            if running < limit:
+                self._submit(task)
                 running += 1
             else:
                 position += 1
                 task.queue_position = position
 
-    def _submit(self, task: ModelInstallationTask, shared_cap: float | None) -> None:
-        rates = [r for r in (task.max_rate, shared_cap) if r is not None]
+    def _submit(self, task: ModelInstallationTask) -> None:
+        options = PullOptions(
+            insecure=task.insecure,
+            max_rate=task.max_rate,
+            default_host=self.settings.default_host,
+            # A request with its own max rate gets its own limiter, not the shared cap.
+            limiter=None if task.max_rate else self.shared_limiter,
+        )
         task.started_at = time.monotonic()
         task.queue_position = 0
         task.state = PullState.RESOLVING
-        future: Future[InventoryEntry] = self.pools.downloads.submit(
+        task.future = self.pools.downloads.submit(
             run_pull,
             parse_model_name(task.model_name),
             self.store,
             task.progress,
             task.cancel,
-            self.settings,
-            task.insecure,
-            min(rates) if rates else None,
+            options,
         )
-        task.future = future
 
     def _poll_tasks(self) -> None:
         now = time.monotonic()

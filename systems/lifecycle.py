@@ -143,7 +143,8 @@ class LifecycleSystem(System):
         for ent, model in list(esper.get_component(InstalledModelEntry)):
             entry = wanted.pop(model.metadata.name, None)
             if entry is None:
-                esper.delete_entity(ent)
+                # Immediate: the UI set runs this same frame and must not list it any more.
+                esper.delete_entity(ent, immediate=True)
             elif entry.metadata != model.metadata:
                 model.metadata = entry.metadata
         for entry in wanted.values():
@@ -162,7 +163,7 @@ class LifecycleSystem(System):
         removed = {str(model.name) for model in plan.models}
         for ent, model in list(esper.get_component(InstalledModelEntry)):
             if model.metadata.name in removed:
-                esper.delete_entity(ent)
+                esper.delete_entity(ent, immediate=True)
         for name in removed:
             self.config.installed_models.pop(name, None)
             self.config.model_cache.pop(name, None)

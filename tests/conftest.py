@@ -8,15 +8,20 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.faults import CuttingProxy, small_filesystem
-from support.model_builder import cached_gguf
+from support.faults import (
+    CuttingProxy,
+    HasHost,
+    ProxyFactory,
+    SmallFilesystemFactory,
+    small_filesystem,
+)
+from support.model_builder import GGUFFactory, cached_gguf
 from support.registry_server import RegistryServer, RegistryUnavailableError
 
 # Set at import time, before any test module imports pygame: SDL reads these when it loads.
@@ -45,10 +50,6 @@ def _sandbox_default_models_dir() -> None:
 
 _bypass_proxies_for_loopback()
 _sandbox_default_models_dir()
-
-GGUFFactory = Callable[..., Path]
-ProxyFactory = Callable[..., CuttingProxy]
-SmallFilesystemFactory = Callable[[int], Path]
 
 
 def _started_registry() -> RegistryServer:
@@ -113,7 +114,7 @@ def proxy_factory() -> Iterator[ProxyFactory]:
     """`proxy_factory(upstream, rate=None) -> CuttingProxy`, started; closed after the test."""
     made: list[CuttingProxy] = []
 
-    def make(upstream: Any, *, rate: float | None = None) -> CuttingProxy:
+    def make(upstream: str | HasHost, *, rate: float | None = None) -> CuttingProxy:
         cutting_proxy = CuttingProxy(upstream, rate=rate).start()
         made.append(cutting_proxy)
         return cutting_proxy

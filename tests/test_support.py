@@ -13,15 +13,20 @@ from pathlib import Path
 import gguf
 import httpx
 import pytest
-
-from conftest import GGUFFactory, SmallFilesystemFactory
-from support.faults import CuttingProxy, fill_filesystem, flip_byte
+from support.faults import (
+    CuttingProxy,
+    ProxyFactory,
+    SmallFilesystemFactory,
+    fill_filesystem,
+    flip_byte,
+)
 from support.model_builder import (
     CONFIG_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
     MIB,
     STREAM_THRESHOLD,
     BuiltModel,
+    GGUFFactory,
     build_model,
     gguf_layer,
     human_number,
@@ -128,7 +133,9 @@ def test_config_blob_describes_the_gguf(registry: RegistryServer, unique_repo: s
     assert config["model_format"] == "gguf"
     assert config["model_family"] == "llama"
     assert config["file_type"] == "Q4_K_M"
-    reader = gguf.GGUFReader(model.layer("model").path)  # type: ignore[arg-type]
+    gguf_path = model.layer("model").path
+    assert gguf_path is not None
+    reader = gguf.GGUFReader(gguf_path)
     assert config["model_type"] == human_number(sum(int(t.n_elements) for t in reader.tensors))
     assert config["rootfs"]["diff_ids"] == [blob.digest for blob in model.layers]
     assert model.total_size == sum(blob.size for blob in model.blobs)
@@ -206,9 +213,12 @@ def test_big_blob_upload_streams_from_disk(
     stored = registry.blob_data_path(model.layer("model").digest)
     assert stored.stat().st_size == path.stat().st_size
     hasher = hashlib.sha256()
-    with _client(timeout=60) as client, client.stream(
-        "GET", f"{registry.url}/v2/{unique_repo}/blobs/{model.layer('model').digest}"
-    ) as response:
+    with (
+        _client(timeout=60) as client,
+        client.stream(
+            "GET", f"{registry.url}/v2/{unique_repo}/blobs/{model.layer('model').digest}"
+        ) as response,
+    ):
         for chunk in response.iter_bytes():
             hasher.update(chunk)
     assert "sha256:" + hasher.hexdigest() == model.layer("model").digest
@@ -225,9 +235,7 @@ def test_custom_layers_and_config(registry: RegistryServer, unique_repo: str) ->
     assert model.config_dict["model_family"] == "qwen2"
     assert [blob.media_type for blob in model.layers] == [layer.media_type for layer in layers]
     with _client() as client:
-        served = client.get(
-            f"{registry.url}/v2/{unique_repo}/manifests/custom", headers=ACCEPT_V2
-        )
+        served = client.get(f"{registry.url}/v2/{unique_repo}/manifests/custom", headers=ACCEPT_V2)
     assert served.content == model.manifest_bytes
 
 
@@ -303,7 +311,9 @@ def test_gguf_factory_scales_and_caches(gguf_factory: GGUFFactory) -> None:
 # -- models directory -------------------------------------------------------------------------
 
 
-def test_install_model_writes_the_ollama_layout(models_dir: Path, gguf_factory: GGUFFactory) -> None:
+def test_install_model_writes_the_ollama_layout(
+    models_dir: Path, gguf_factory: GGUFFactory
+) -> None:
     model: BuiltModel = build_model(small_model_layers(gguf_factory(seed=4)))
     manifest_path = install_model(models_dir, model, repository="library/tiny", tag="q4")
     assert manifest_path == models_dir / "manifests/registry.ollama.ai/library/tiny/q4"
@@ -400,7 +410,9 @@ def test_resume_after_a_cut_fetches_only_the_remainder(
     assert [request.range for request in proxy.requests] == [f"bytes={len(body)}-"]
 
 
-def test_stall_then_release(registry: RegistryServer, proxy: CuttingProxy, unique_repo: str) -> None:
+def test_stall_then_release(
+    registry: RegistryServer, proxy: CuttingProxy, unique_repo: str
+) -> None:
     model = push_small_model(registry, unique_repo, "latest")
     blob_url = f"{proxy.url}/v2/{unique_repo}/blobs/{model.layer('model').digest}"
 
@@ -421,11 +433,10 @@ def test_stall_then_release(registry: RegistryServer, proxy: CuttingProxy, uniqu
 
 
 def test_throttled_proxy_can_be_interrupted_mid_blob(
-    registry: RegistryServer, proxy_factory: object, unique_repo: str
+    registry: RegistryServer, proxy_factory: ProxyFactory, unique_repo: str
 ) -> None:
     model = push_small_model(registry, unique_repo, "latest")
     blob = model.layer("model")
-    assert callable(proxy_factory)
     slow: CuttingProxy = proxy_factory(registry, rate=2 * MIB)
     url = f"{slow.url}/v2/{unique_repo}/blobs/{blob.digest}"
 
@@ -455,9 +466,8 @@ def test_throttled_proxy_can_be_interrupted_mid_blob(
 
 
 def test_proxy_in_front_of_a_dead_registry_resets(
-    fresh_registry: RegistryServer, proxy_factory: object
+    fresh_registry: RegistryServer, proxy_factory: ProxyFactory
 ) -> None:
-    assert callable(proxy_factory)
     front: CuttingProxy = proxy_factory(fresh_registry)
     with _client(timeout=2) as client:
         assert client.get(f"{front.url}/v2/").status_code == 200

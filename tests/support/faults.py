@@ -22,13 +22,17 @@ from typing import Literal, Protocol
 import pytest
 
 CutMode = Literal["rst", "fin"]
+SmallFilesystemFactory = Callable[[int], Path]
+"""Type of the `small_fs` fixture: size in bytes -> mount point of a fresh tmpfs."""
 
 _BUFFER = 64 * 1024
 _MAX_HEAD = 64 * 1024
 _DRAIN_TIMEOUT_S = 2.0
 
 
-class _HasHost(Protocol):
+class HasHost(Protocol):
+    """Anything with a "127.0.0.1:PORT" host, such as a RegistryServer."""
+
     @property
     def host(self) -> str: ...
 
@@ -166,7 +170,7 @@ class CuttingProxy:
     fetched: `bytes_to_client`, `connections`, `cuts`, `requests`.
     """
 
-    def __init__(self, upstream: str | _HasHost, *, rate: float | None = None) -> None:
+    def __init__(self, upstream: str | HasHost, *, rate: float | None = None) -> None:
         upstream_host = upstream if isinstance(upstream, str) else upstream.host
         host, _, port = upstream_host.removeprefix("http://").rstrip("/").rpartition(":")
         self._upstream = (host, int(port))
@@ -317,7 +321,9 @@ class CuttingProxy:
             return self
         self._listener.listen(64)
         self._listener.settimeout(0.1)
-        self._acceptor = threading.Thread(target=self._accept_loop, name="proxy-accept", daemon=True)
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name="proxy-accept", daemon=True
+        )
         self._acceptor.start()
         return self
 
@@ -532,6 +538,10 @@ class CuttingProxy:
             connection.upstream.close()
         with self._lock:
             self._active.pop(connection.index, None)
+
+
+ProxyFactory = Callable[..., CuttingProxy]
+"""Type of the `proxy_factory` fixture: (upstream, *, rate=None) -> a started CuttingProxy."""
 
 
 def _shutdown(sock: socket.socket | None) -> None:

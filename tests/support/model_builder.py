@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,7 +34,9 @@ _CHUNK = 8 * MIB
 
 FILE_TYPE_Q4_K_M = 15
 
-SMALL_TEMPLATE = "{{ if .System }}<|system|>{{ .System }}<|end|>{{ end }}<|user|>{{ .Prompt }}<|end|>"
+SMALL_TEMPLATE = (
+    "{{ if .System }}<|system|>{{ .System }}<|end|>{{ end }}<|user|>{{ .Prompt }}<|end|>"
+)
 SMALL_PARAMS: dict[str, Any] = {"stop": ["<|end|>", "<|user|>"], "temperature": 0.7}
 SMALL_LICENSE = "MIT License\n\nCopyright (c) ecs_models test suite\n"
 
@@ -363,6 +365,9 @@ def gguf_summary(path: str | os.PathLike[str]) -> GGUFSummary | None:
     return GGUFSummary(architecture, file_type, parameters)
 
 
+GGUFFactory = Callable[..., Path]
+"""Type of the `gguf_factory` fixture: keyword arguments of `write_gguf` -> a cached file."""
+
 _gguf_cache_lock = threading.Lock()
 _gguf_cache_dir: Path | None = None
 
@@ -513,7 +518,7 @@ RegistryTarget = str | _HasUrl
 
 
 def registry_base_url(target: RegistryTarget) -> str:
-    """"http://host:port" for a RegistryServer, a CuttingProxy, a URL or a bare host."""
+    """Base URL (http://host:port) of a RegistryServer, a CuttingProxy, a URL or a bare host."""
     text = target if isinstance(target, str) else target.url
     text = text.rstrip("/")
     return text if "://" in text else f"http://{text}"
@@ -570,9 +575,7 @@ def push_model(
     client: httpx.Client | None = None,
 ) -> PushedModel:
     """Build an Ollama-format model from `layers` and push it with the OCI upload protocol."""
-    return push_built_model(
-        target, repository, tag, build_model(layers, config), client=client
-    )
+    return push_built_model(target, repository, tag, build_model(layers, config), client=client)
 
 
 def _upload_blob(http: httpx.Client, base: str, repository: str, blob: BlobSpec) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from types import TracebackType
 
@@ -42,19 +44,33 @@ def free_loopback_port() -> int:
         return port
 
 
+# Servers still running when the interpreter exits (a crashed or interrupted session) are
+# killed rather than left behind holding ports.
+_live_servers: weakref.WeakSet[RegistryServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftover_servers() -> None:
+    for server in list(_live_servers):
+        server.kill()
+
+
 class RegistryServer:
     """`docker-registry serve` with its own config, storage tree and port; restartable in place."""
 
     def __init__(self, *, workdir: str | os.PathLike[str] | None = None, port: int | None = None):
         self._binary = find_registry_binary()
         self._owns_workdir = workdir is None
-        self._workdir = Path(tempfile.mkdtemp(prefix="ecs-registry-") if workdir is None else workdir)
+        self._workdir = Path(
+            tempfile.mkdtemp(prefix="ecs-registry-") if workdir is None else workdir
+        )
         self._workdir.mkdir(parents=True, exist_ok=True)
         self._storage_dir = self._workdir / "storage"
         self._storage_dir.mkdir(exist_ok=True)
         self._config_path = self._workdir / "config.yml"
         self._log_path = self._workdir / "registry.log"
         self._port = port if port is not None else free_loopback_port()
+        self._port_was_chosen = port is None
         self._proc: subprocess.Popen[bytes] | None = None
         self._write_config()
 
@@ -128,10 +144,20 @@ class RegistryServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                # Its own session, so a Ctrl-C aimed at pytest does not kill it mid-test.
-                start_new_session=True,
             )
-        self._wait_ready()
+        _live_servers.add(self)
+        try:
+            self._wait_ready()
+        except RegistryUnavailableError:
+            if self._port_was_chosen and "address already in use" in self.read_log():
+                # Another process took the port between our probe and the server's bind:
+                # only a first start may move, later ones must keep the port tests know.
+                self._port_was_chosen = False
+                self._port = free_loopback_port()
+                self._write_config()
+                return self.start()
+            raise
+        self._port_was_chosen = False
         return self
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -1,0 +1,109 @@
+"""Drives the real panel headless: posts SDL events, runs frames, waits for conditions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import esper
+import pygame
+import pygame_gui
+
+from ecs_models.plugin import ModelManagementPlugin
+from ecs_models.schedule import entered_world
+
+SIZE = (1000, 700)
+
+
+class PanelHarness:
+    """A window-sized plugin in a dummy display, fed only by events posted to SDL's queue."""
+
+    def __init__(
+        self,
+        models_dir: Path,
+        registry_host: str,
+        *,
+        size: tuple[int, int] = SIZE,
+        **plugin_options: Any,
+    ) -> None:
+        pygame.display.init()
+        pygame.font.init()
+        self.screen = pygame.display.set_mode(size)
+        self.manager = pygame_gui.UIManager(size)
+        self.plugin = ModelManagementPlugin(
+            self.manager,
+            pygame.Rect((0, 0), size),
+            models_dir=models_dir,
+            registry=registry_host,
+            insecure=True,
+            **plugin_options,
+        )
+        self.view = self.plugin.view
+        self.frame_times: list[float] = []
+
+    def frame(self, dt: float = 1 / 60) -> None:
+        """One host frame: events, the plugin's systems, pygame_gui update and draw."""
+        for event in pygame.event.get():
+            self.manager.process_events(event)
+            self.plugin.process_event(event)
+        start = time.perf_counter()
+        self.plugin.update(dt)
+        self.manager.update(dt)
+        self.manager.draw_ui(self.screen)
+        self.frame_times.append(time.perf_counter() - start)
+
+    def run_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met within {timeout} s")
+            self.frame()
+            time.sleep(0.005)
+
+    def settle(self, frames: int = 6) -> None:
+        for _ in range(frames):
+            self.frame()
+
+    def type_text(self, text: str) -> None:
+        for char in text:
+            pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=char))
+        self.settle(2)
+
+    def press_enter(self) -> None:
+        pygame.event.post(
+            pygame.event.Event(
+                pygame.KEYDOWN, key=pygame.K_RETURN, mod=0, unicode="\r", scancode=40
+            )
+        )
+        pygame.event.post(
+            pygame.event.Event(pygame.KEYUP, key=pygame.K_RETURN, mod=0, unicode="\r", scancode=40)
+        )
+        self.settle(3)
+
+    def click(self, element: Any) -> None:
+        pos = element.rect.center
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=()))
+        self.frame()
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
+        self.settle(3)
+
+    def click_list_item(self, text_prefix: str) -> None:
+        for item in self.view.models_list.item_list:
+            if item["text"].startswith(text_prefix) and item["button_element"] is not None:
+                self.click(item["button_element"])
+                # A second click on the same row within the double-click time would toggle it
+                # back; keep clicks apart.
+                time.sleep(0.6)
+                return
+        raise AssertionError(f"no visible list row starts with {text_prefix!r}")
+
+    def query(self, component: type[Any]) -> list[tuple[int, Any]]:
+        with entered_world(self.plugin.world_name):
+            return list(esper.get_component(component))
+
+    def close(self) -> None:
+        self.plugin.close()
+        pygame.display.quit()
