@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.faults import CuttingProxy, fill_filesystem, flip_byte
@@ -29,9 +31,8 @@ FAST = PullOptions(
 )
 
 
-def options(**changes: object) -> PullOptions:
-    opts = PullOptions(**{**{k: getattr(FAST, k) for k in FAST.__slots__}, **changes})  # type: ignore[arg-type]
-    return opts
+def options(**changes: Any) -> PullOptions:
+    return dataclasses.replace(FAST, **changes)
 
 
 def via(proxy: CuttingProxy, pushed: PushedModel) -> str:
