@@ -9,8 +9,10 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ecs_models.blobhttp import ConnectionPool, RangeResponse, StallError, open_range
 from ecs_models.errors import (
@@ -38,6 +40,8 @@ from ecs_models.progress import PullProgress, PullState
 from ecs_models.ratelimit import RateLimiter
 from ecs_models.registry import RegistryClient, backoff_delay
 from ecs_models.store import InstalledModel, ModelStore
+
+T = TypeVar("T")
 
 _CHUNK = 1 << 20
 _SAVE_EVERY_S = 0.5
@@ -110,6 +114,48 @@ def pull_model(
     DONE, FAILED or CANCELLED. A failed or cancelled pull leaves a resumable partial and never
     a manifest.
     """
+    return _run(name, store, registry, progress, cancel, options, _pull)
+
+
+def fetch_blobs(
+    name: str | ModelName,
+    layers: list[Layer],
+    store: ModelStore,
+    *,
+    registry: RegistryClient | None = None,
+    progress: PullProgress | None = None,
+    cancel: threading.Event | None = None,
+    options: PullOptions | None = None,
+) -> None:
+    """Download some blobs of a model from its registry, with the pull engine's guarantees.
+
+    Used to repair a store: missing or damaged blobs come back verified; manifests are left as
+    they are. Blobs already present with the right size are skipped, so delete a damaged one
+    first.
+    """
+
+    def work(ctx: _Pull) -> None:
+        blobs = _unique(tuple(layers))
+        ctx.progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
+        with ctx.store.pin(b.digest for b in blobs):
+            _check_disk_space(ctx, blobs)
+            ctx.progress.set_state(PullState.DOWNLOADING)
+            for layer in blobs:
+                _fetch_blob(ctx, layer)
+        ctx.progress.set_state(PullState.DONE, "success")
+
+    _run(name, store, registry, progress, cancel, options, work)
+
+
+def _run(
+    name: str | ModelName,
+    store: ModelStore,
+    registry: RegistryClient | None,
+    progress: PullProgress | None,
+    cancel: threading.Event | None,
+    options: PullOptions | None,
+    work: Callable[[_Pull], T],
+) -> T:
     opts = options or PullOptions()
     label = name.display if isinstance(name, ModelName) else str(name)
     progress = progress if progress is not None else PullProgress(label)
@@ -124,7 +170,7 @@ def pull_model(
             else parse_model_name(name, default_host=opts.default_host)
         )
         ctx = _Pull(parsed, store, client, progress, cancel, opts, pool, opts.rate_limiter())
-        return _pull(ctx)
+        return work(ctx)
     except PullCancelledError:
         progress.cancelled()
         raise
