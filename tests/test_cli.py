@@ -25,7 +25,7 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.cli import human_duration, ollama_bytes, parse_rate
+from ecs_models.cli.text import human_duration, ollama_bytes, parse_rate
 
 PYTHON = sys.executable
 

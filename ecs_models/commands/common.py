@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_models.errors import EcsModelsError
 from ecs_models.names import DEFAULT_HOST
-from ecs_models.registry import RegistryClient
 from ecs_models.store import ModelStore, default_models_dir
+
+if TYPE_CHECKING:
+    from ecs_models.registry import RegistryClient
 
 
 def models_root(args: argparse.Namespace) -> Path:
@@ -37,6 +39,8 @@ def default_host(args: argparse.Namespace) -> str:
 
 
 def registry_client(args: argparse.Namespace) -> RegistryClient:
+    from ecs_models.registry import RegistryClient  # httpx loads only for commands that talk
+
     return RegistryClient(insecure=bool(getattr(args, "insecure", False)))
 
 

@@ -1,0 +1,222 @@
+"""`rm`, `prune` and `verify`: the store's destructive and checking commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ecs_models.cli.context import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    TTY_INTERVAL_S,
+    Output,
+    not_installed,
+    open_store,
+    parse_names,
+    registry_host,
+    run_interruptibly,
+)
+from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, one_line
+from ecs_models.errors import (
+    OperationCancelledError,
+)
+from ecs_models.store import InstalledModel, ModelStore, VerifyReport
+
+
+def freed(amount: int, *, dry_run: bool, what: str) -> str:
+    verb = "would free" if dry_run else "freed"
+    return f"{verb} {ollama_bytes(amount)} ({amount} bytes, {what})"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def cmd_rm(args: argparse.Namespace, output: Output) -> int:
+    names = parse_names(args, args.names)
+    store = open_store(args, create=False)
+    if store is None:
+        raise not_installed(names[0])
+    # Every name is resolved before anything is deleted: one unknown name removes nothing.
+    plan = store.remove(names, dry_run=args.dry_run, default_host=registry_host(args))
+    verb = "would delete" if args.dry_run else "deleted"
+    for model in plan.models:
+        output.print(f"{verb} '{model.display}'")
+    output.print(
+        freed(plan.bytes_freed, dry_run=args.dry_run, what=plural(len(plan.blobs), "blob"))
+    )
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
+    if store is None:
+        output.print(freed(0, dry_run=args.dry_run, what="nothing to prune"))
+        return EXIT_OK
+    plan = store.prune(dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for blob in plan.orphan_blobs:
+        output.print(f"{verb} orphaned blob {blob.path.name} ({ollama_bytes(blob.size)})")
+    for path in plan.stale_partials:
+        output.print(f"{verb} stale partial {path.name}")
+    count = len(plan.orphan_blobs) + len(plan.stale_partials)
+    what = plural(count, "file") if count else "nothing to prune"
+    output.print(freed(plan.bytes_freed, dry_run=args.dry_run, what=what))
+    return EXIT_OK
+
+
+# -- verify --------------------------------------------------------------------------------
+
+
+class _VerifyMeter:
+    """Bytes hashed so far, counted from the store's hashing threads, drawn on a TTY."""
+
+    def __init__(self, output: Output, total: int) -> None:
+        self.output = output
+        self.total = total
+        self.count = 0
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._drawer: threading.Thread | None = None
+
+    def add(self, nbytes: int) -> None:
+        with self._lock:
+            self.count += nbytes
+
+    def start_drawing(self) -> None:
+        self._drawer = threading.Thread(target=self._draw, name="ecs-models-verify", daemon=True)
+        self._drawer.start()
+
+    def stop_drawing(self) -> None:
+        self._stop.set()
+        if self._drawer is not None:
+            self._drawer.join()
+            with self.output.lock:
+                self.output.err.write("\r\x1b[K")
+                self.output.err.flush()
+
+    def _draw(self) -> None:
+        chars = bar_chars(self.output.err)
+        while not self._stop.wait(TTY_INTERVAL_S):
+            done = self.count
+            rate = done / max(time.monotonic() - self._started, 1e-6)
+            fraction = done / self.total if self.total else 1.0
+            with self.output.lock:
+                self.output.err.write(
+                    f"\rverifying {math.floor(fraction * 100):3d}% {bar(fraction, 25, chars)} "
+                    f"{ollama_bytes(done)}/{ollama_bytes(self.total)}  {ollama_bytes(rate)}/s\x1b[K"
+                )
+                self.output.err.flush()
+
+
+def _verify_models(
+    store: ModelStore, models: list[InstalledModel], output: Output, *, draw: bool
+) -> list[VerifyReport]:
+    """Hash every blob of the models once, with a progress line when asked; Ctrl-C cancels."""
+    total = sum({b.digest: b.size for m in models for b in m.manifest.blobs}.values())
+    meter = _VerifyMeter(output, total)
+    cancel = threading.Event()
+    wanted = [m.name for m in models]
+    if draw:
+        meter.start_drawing()
+    try:
+        return run_interruptibly(
+            lambda: store.verify(wanted, on_bytes=meter.add, cancel=cancel), cancel
+        )
+    except KeyboardInterrupt:
+        raise OperationCancelledError("Verification was cancelled.") from None
+    finally:
+        meter.stop_drawing()
+
+
+def _verify_document(
+    reports: list[VerifyReport], unreadable: list[tuple[Path, str]]
+) -> dict[str, Any]:
+    return {
+        "ok": all(r.ok for r in reports) and not unreadable,
+        "models": [
+            {
+                "name": r.model.display,
+                "digest": r.model.digest.removeprefix("sha256:"),
+                "ok": r.ok,
+                "bytes_checked": r.bytes_checked,
+                "problems": [
+                    {"digest": p.digest, "kind": p.kind, "detail": p.detail} for p in r.problems
+                ],
+            }
+            for r in reports
+        ],
+        "unreadable_manifests": [{"path": str(path), "error": why} for path, why in unreadable],
+    }
+
+
+def _verify_lines(reports: list[VerifyReport], unreadable: list[tuple[Path, str]]) -> list[str]:
+    if not reports and not unreadable:
+        return ["no models installed"]
+    lines = []
+    width = max((len(r.model.display) for r in reports), default=0)
+    for report in reports:
+        model = report.model
+        if report.ok:
+            count = plural(len({b.digest for b in model.manifest.blobs}), "blob")
+            lines.append(
+                f"ok      {model.display.ljust(width)}  {count}, {ollama_bytes(model.size)}"
+            )
+            continue
+        kinds = {b.digest: b.kind for b in model.manifest.layers}
+        kinds[model.manifest.config.digest] = "config"
+        lines += [
+            f"FAILED  {model.display.ljust(width)}  blob {problem.digest} "
+            f"({kinds.get(problem.digest, 'blob')}): {problem.kind}: {problem.detail}"
+            for problem in report.problems
+        ]
+    lines += [f"FAILED  manifest {path}: {one_line(why)}" for path, why in unreadable]
+    return lines
+
+
+def cmd_verify(args: argparse.Namespace, output: Output) -> int:
+    names = parse_names(args, args.names)
+    store = open_store(args, create=False)
+    reports: list[VerifyReport] = []
+    unreadable: list[tuple[Path, str]] = []
+    if store is None and names:
+        raise not_installed(names[0])
+    if store is not None:
+        host = registry_host(args)
+        if names:
+            models = [store.resolve(n, default_host=host) for n in names]
+        else:
+            models = store.list_models()
+            unreadable = store.unreadable_manifests()
+        if models:
+            draw = is_tty(output.err) and not args.json
+            reports = _verify_models(store, models, output, draw=draw)
+    if args.json:
+        output.print(
+            json.dumps(_verify_document(reports, unreadable), indent=2, ensure_ascii=False)
+        )
+    else:
+        for line in _verify_lines(reports, unreadable):
+            output.print(line)
+    damaged = sorted({r.model.display for r in reports if not r.ok})
+    if not damaged and not unreadable:
+        return EXIT_OK
+    problems = []
+    if damaged:
+        problems.append(
+            f"{plural(len(damaged), 'model')} failed verification ({', '.join(damaged)}); "
+            "pull again to repair"
+        )
+    if unreadable:
+        problems.append(f"{plural(len(unreadable), 'manifest')} could not be read")
+    output.note("error: " + "; ".join(problems) + ".")
+    return EXIT_FAILURE
+
+
+# -- window ----------------------------------------------------------------------------------
