@@ -473,11 +473,7 @@ class ModelStore:
         return plan
 
     def _being_downloaded(self, digest: str) -> bool:
-        probe = self.blob_lock(digest)
-        if probe.try_acquire():
-            probe.release()
-            return False
-        return True
+        return self.blob_lock(digest).held_elsewhere()
 
     def prune(self, *, dry_run: bool = False, partial_max_age_s: float = 3600.0) -> PrunePlan:
         """Delete blobs no manifest references and partial downloads nobody is writing."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.client
 import os
@@ -270,6 +271,10 @@ def _fetch_blob(ctx: _Pull, layer: Layer) -> None:
                     f"Blob {layer.digest[7:19]} of {ctx.name.display} did not match its sha256 digest "
                     "twice; the registry is serving corrupt data."
                 ) from exc
+        # Only a complete blob's lock file goes: anyone still waiting on the old file finds
+        # the blob present, while a failed download keeps one lock for its resumers.
+        with contextlib.suppress(FileNotFoundError):
+            lock.path.unlink()
     finally:
         lock.release()
     progress.emit_layer(layer.digest)
