@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 # Before pygame is imported: keep its banner off the command line's output.
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -25,10 +26,12 @@ def run_window(
     insecure: bool = False,
     max_frames: int | None = None,
     size: tuple[int, int] = WINDOW_SIZE,
+    on_frame: Callable[[ModelManagementPlugin], bool] | None = None,
 ) -> int:
     """Open the manager window and run until it is closed; returns the exit status (0).
 
-    `max_frames` ends the loop after that many frames (the benchmark and tests use it).
+    `max_frames` ends the loop after that many frames; `on_frame` is called after every drawn
+    frame and ends the loop by returning True (the benchmark measures cold start with it).
     """
     # Only display and fonts: pygame.init() would also open audio, which a model manager never uses.
     pygame.display.init()
@@ -45,7 +48,7 @@ def run_window(
             insecure=insecure,
         )
         try:
-            _loop(screen, manager, plugin, max_frames)
+            _loop(screen, manager, plugin, max_frames, on_frame)
         finally:
             plugin.close()
     finally:
@@ -58,6 +61,7 @@ def _loop(
     manager: pygame_gui.UIManager,
     plugin: ModelManagementPlugin,
     max_frames: int | None,
+    on_frame: Callable[[ModelManagementPlugin], bool] | None,
 ) -> None:
     clock = pygame.time.Clock()
     frames = 0
@@ -80,4 +84,6 @@ def _loop(
         manager.draw_ui(screen)
         pygame.display.flip()
         frames += 1
+        if on_frame is not None and on_frame(plugin):
+            return
         clock.tick(FPS)

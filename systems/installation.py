@@ -136,15 +136,16 @@ class InstallationSystem(System):
     def _poll_tasks(self) -> None:
         now = time.monotonic()
         for ent, task in esper.get_component(ModelInstallationTask):
-            if task.state.finished:
-                if task.state is PullState.DONE and now - (task.finished_at or now) > DONE_LINGER_S:
+            if task.finished_at is not None:
+                if task.state is PullState.DONE and now - task.finished_at > DONE_LINGER_S:
                     esper.delete_entity(ent)
                 continue
             version = task.progress.version
             if version != task.seen_version:
                 task.seen_version = version
                 task.snapshot = task.progress.snapshot()
-                if task.future is not None:
+                # A finished state is ours to set, once the future (pull + metadata) is done.
+                if task.future is not None and not task.snapshot.state.finished:
                     task.state = task.snapshot.state
             if task.future is not None and task.future.done():
                 self._finish(task, now)

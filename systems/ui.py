@@ -95,6 +95,10 @@ class UISystem(System):
         self.status = resources.get(SystemStatus)
         self._shown_inventory: tuple[int, object] | None = None
         self._items: list[tuple[str, str]] = []
+        self._shown_selection: frozenset[str] = frozenset()
+        self._shown_details: tuple[object, ...] = ()
+        self._notice_count = 0
+        self._shown_status: tuple[object, ...] = ()
         self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
         self._captions: dict[int, tuple[PullState, str, float]] = {}
 
@@ -168,16 +172,23 @@ class UISystem(System):
 
     def _sync_models(self, panel: ModelManagerPanel) -> None:
         key = (self.inventory.version, panel.sort_criteria)
+        selection = frozenset(panel.selected_models)
         if key != self._shown_inventory:
             self._shown_inventory = key
             models = [entry.metadata for _, entry in esper.get_component(InstalledModelEntry)]
             ordered = sort_models(models, panel.sort_criteria)
-            items = [(self._item_text(m), m.name) for m in ordered]
-            self._items = items
+            self._items = [(self._item_text(m), m.name) for m in ordered]
             self.view.show_sort(panel.sort_criteria)
-        self.view.show_models(self._items, panel.selected_models)
-        focused = self.config.installed_models.get(panel.focused_model or "")
-        self.view.show_details(detail_lines(focused, self.config))
+            self.view.show_models(self._items, selection)
+        elif selection != self._shown_selection:
+            self.view.show_models(self._items, selection)
+        self._shown_selection = selection
+        # Details change with the focus, the inventory, or a finished verify (a notice appears).
+        details_key = (panel.focused_model, self.inventory.version, self._notice_count)
+        if details_key != self._shown_details:
+            self._shown_details = details_key
+            focused = self.config.installed_models.get(panel.focused_model or "")
+            self.view.show_details(detail_lines(focused, self.config))
 
     @staticmethod
     def _item_text(model: ModelMetadata) -> str:
@@ -189,7 +200,9 @@ class UISystem(System):
     def _sync_notices(self, panel: ModelManagerPanel) -> None:
         now = time.monotonic()
         newest: Notice | None = None
-        for ent, notice in esper.get_component(Notice):
+        notices = esper.get_component(Notice)
+        self._notice_count = sum(1 for _ in notices)
+        for ent, notice in notices:
             if notice.expires_at <= now:
                 esper.delete_entity(ent)
             elif newest is None or notice.created_at >= newest.created_at:
@@ -206,8 +219,12 @@ class UISystem(System):
         self.view.show_confirmation(f"Remove {names} and free {human_bytes(pending.bytes_freed)}?")
 
     def _sync_status(self) -> None:
-        parts = []
         sample = self.status.sample
+        key = (sample, self.inventory.version, self.inventory.loaded)
+        if key == self._shown_status:
+            return
+        self._shown_status = key
+        parts = []
         if sample is None:
             parts.append("Measuring disk and memory")
         else:

@@ -58,15 +58,29 @@ class PanelHarness:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s")
+                raise AssertionError(f"condition not met within {timeout} s; {self.describe()}")
             self.frame()
             time.sleep(0.005)
+
+    def describe(self) -> str:
+        """Tasks and notices, for the message of a failed wait."""
+        from ecs_models.components.installation import ModelInstallationTask
+        from ecs_models.components.notice import Notice
+
+        tasks = [
+            (t.model_name, t.state.value, t.error) for _, t in self.query(ModelInstallationTask)
+        ]
+        notices = [n.text for _, n in self.query(Notice)]
+        return f"tasks={tasks} notices={notices}"
 
     def settle(self, frames: int = 6) -> None:
         for _ in range(frames):
             self.frame()
 
     def type_text(self, text: str) -> None:
+        """Focus the entry (as a click into it would) and type `text` key by key."""
+        if not self.view.entry.is_focused:
+            self.manager.set_focus_set(self.view.entry)
         for char in text:
             pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=char))
         self.settle(2)

@@ -146,3 +146,75 @@ def test_cancel_leaves_resumable_partial(
     slow_panel.press_enter()
     slow_panel.run_until(lambda: model.name in _installed_names(slow_panel), timeout=60)
     assert not [p for p in blobs.iterdir() if p.name.endswith("-partial")]
+
+
+def test_screenshot_pixels_at_known_widgets(
+    slow_panel: PanelHarness, registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    model = push_small_model(registry, unique_repo, "shot", gguf_size=48 * MIB, seed=33)
+    slow_panel.type_text(_short_name(model))
+    slow_panel.press_enter()
+    row = slow_panel.view.rows[0]
+    slow_panel.run_until(lambda: 0.2 < row.bar.percent_full < 0.7, timeout=30)
+    slow_panel.frame()
+    shot = tmp_path / "panel.png"
+    import pygame
+
+    pygame.image.save(slow_panel.screen, str(shot))
+    image = pygame.image.load(str(shot))
+    assert image.get_size() == slow_panel.screen.get_size()
+
+    def close_to(pos: tuple[int, int], hex_colour: str, tolerance: int = 24) -> bool:
+        want = pygame.Color(hex_colour)
+        got = image.get_at(pos)
+        return all(abs(a - b) <= tolerance for a, b in zip(got[:3], want[:3], strict=True))
+
+    bar = row.bar.rect
+    assert close_to((bar.x + 6, bar.centery), "#2f81f7"), "the filled part of the bar"
+    assert close_to((bar.right - 6, bar.centery), "#2a2f37"), "the unfilled part of the bar"
+    # Panel background between the list and the status line, away from any widget.
+    status = slow_panel.view.status_label.rect
+    assert close_to((status.right - 2, status.y - 2), "#1d2127"), "the panel background"
+    # The entry and the list are drawn where the layout put them (not background colour).
+    entry = slow_panel.view.entry.rect
+    assert not close_to((entry.x + 2, entry.centery), "#1d2127", tolerance=4)
+    slow_panel.click(row.button)  # cancel, so the worker ends with the test
+
+
+def test_concurrency_limit_queues_visibly(
+    models_dir: Path, registry: RegistryServer, unique_repo: str
+) -> None:
+    harness = PanelHarness(
+        models_dir,
+        registry.host,
+        limits=ResourceLimits(max_concurrent_downloads=1, bandwidth_cap=12e6),
+    )
+    try:
+        first = push_small_model(registry, unique_repo, "one", gguf_size=24 * MIB, seed=34)
+        second = push_small_model(registry, unique_repo, "two", gguf_size=1 * MIB, seed=35)
+        for model in (first, second):
+            harness.type_text(_short_name(model))
+            harness.press_enter()
+        harness.settle()
+        tasks = _tasks(harness)
+        assert [t.future is not None for t in tasks] == [True, False]
+        assert harness.view.rows[1].bar.caption == "queued, #1 in line"
+        harness.run_until(lambda: second.name in _installed_names(harness), timeout=60)
+        assert first.name in _installed_names(harness), harness.describe()
+    finally:
+        harness.close()
+
+
+def test_panel_follows_a_resize(slow_panel: PanelHarness) -> None:
+    import pygame
+
+    view = slow_panel.view
+    for size in ((700, 480), (1000, 700)):
+        view.resize(pygame.Rect((0, 0), size))
+        slow_panel.settle(2)
+        bounds = view.rect
+        assert bounds.size == size
+        for element in (view.entry, view.install_button, view.models_list, view.status_label):
+            assert bounds.contains(element.rect), element
+        assert view.install_button.rect.right <= bounds.right - 4
+        assert view.status_label.rect.bottom <= bounds.bottom - 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import pygame
@@ -75,7 +76,9 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
         self.confirm_no = pygame_gui.elements.UIButton(
             relative_rect=lay.confirm_no, text="Keep", manager=manager, container=box, visible=0
         )
-        self.rows = [TaskRow(manager, box, r) for r in lay.task_rows]
+        # Rows are created when tasks appear and killed when they go: hidden widgets would still
+        # cost pygame_gui's per-frame hover checks.
+        self.rows: list[TaskRow] = []
         self.overflow_label = pygame_gui.elements.UILabel(
             relative_rect=lay.tasks_overflow, text="", manager=manager, container=box
         )
@@ -219,8 +222,12 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
     # -- output ------------------------------------------------------------------------
     def clear_entry(self) -> None:
         self.entry.set_text("")
+        if self.entry.is_focused:
+            # set_text("") draws the placeholder even in a focused entry, and typing would then
+            # insert before it; focus() redraws the empty text the way a fresh focus does.
+            self.entry.focus()
 
-    def show_models(self, items: Sequence[tuple[str, str]], selected: set[str]) -> bool:
+    def show_models(self, items: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> bool:
         """Show (text, model name) items with `selected` names highlighted; True if rebuilt."""
         texts = tuple(text for text, _ in items)
         wanted = frozenset(selected)
@@ -247,7 +254,7 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
         if criteria != self._sort:
             self._sort = criteria
             self.sort_menu.selected_option = (criteria.value, criteria.value)
-            self.sort_menu.rebuild()  # type: ignore[no-untyped-call]
+            self.sort_menu.rebuild()
 
     def show_details(self, lines: Sequence[str]) -> None:
         padded = tuple(lines) + ("",) * (len(self.detail_labels) - len(lines))
@@ -288,14 +295,17 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
         show(self.confirm_label, self.confirm_yes, self.confirm_no)
 
     def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
-        for widget, view in zip(self.rows, rows, strict=False):
+        visible = rows[: len(self.layout.task_rows)]
+        while len(self.rows) < len(visible):
+            rect = self.layout.task_rows[len(self.rows)]
+            self.rows.append(TaskRow(self.manager, self.get_container(), rect))
+        while len(self.rows) > len(visible):
+            self.rows.pop().kill()
+        for widget, view in zip(self.rows, visible, strict=True):
             widget.show_task(
                 view.task_entity, view.name, view.fraction, view.caption, view.finished
             )
-        for widget in self.rows[len(rows) :]:
-            if widget.task_entity is not None:
-                widget.hide()
-        hidden = len(rows) - len(self.rows)
+        hidden = len(rows) - len(visible)
         overflow = f"and {hidden} more download{'s' if hidden > 1 else ''}" if hidden > 0 else ""
         if overflow != self._overflow:
             self._overflow = overflow
@@ -329,10 +339,6 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
         for element, rect in placed:
             element.set_relative_position(rect.topleft)
             element.set_dimensions(rect.size)
-        # The number of task rows depends on the height: add or drop rows to match.
-        while len(self.rows) < len(lay.task_rows):
-            self.rows.append(TaskRow(self.manager, self.get_container(), lay.task_rows[0]))
-        while len(self.rows) > len(lay.task_rows):
-            self.rows.pop().kill()
-        for row, rect in zip(self.rows, lay.task_rows, strict=True):
+        # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
+        for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)

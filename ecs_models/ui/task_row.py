@@ -8,7 +8,7 @@ import pygame
 import pygame_gui
 
 from ecs_models.ui.progress_bar import TransferProgressBar
-from ecs_models.ui.visibility import hide, kill, show
+from ecs_models.ui.visibility import kill
 
 NAME_WIDTH = 200
 BUTTON_WIDTH = 84
@@ -41,7 +41,6 @@ class TaskRow:
             container=container,
         )
         self.place(rect)
-        self.hide()
 
     def place(self, rect: pygame.Rect) -> None:
         self.name_label.set_relative_position((rect.x, rect.y))
@@ -53,9 +52,7 @@ class TaskRow:
     def show_task(
         self, task_entity: int, name: str, fraction: float, caption: str, finished: bool
     ) -> None:
-        if self.task_entity != task_entity:
-            self.task_entity = task_entity
-            self.show()
+        self.task_entity = task_entity
         if name != self._label_text:
             self._label_text = name
             self.name_label.set_text(name)
@@ -64,13 +61,6 @@ class TaskRow:
         if button_text != self._button_text:
             self._button_text = button_text
             self.button.set_text(button_text)
-
-    def show(self) -> None:
-        show(self.name_label, self.bar, self.button)
-
-    def hide(self) -> None:
-        self.task_entity = None
-        hide(self.name_label, self.bar, self.button)
 
     def kill(self) -> None:
         kill(self.name_label, self.bar, self.button)
