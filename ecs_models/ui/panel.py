@@ -13,6 +13,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
 from ecs_models.ui.layout import PanelLayout, compute_layout
+from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.task_row import TaskRow
 from ecs_models.ui.visibility import hide, show
 
@@ -49,7 +50,7 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
         self.layout = compute_layout(*self.get_container().get_rect().size)
         box = self.get_container()
         lay = self.layout
-        self.entry = pygame_gui.elements.UITextEntryLine(
+        self.entry = ModelNameEntry(
             relative_rect=lay.entry, manager=manager, container=box, placeholder_text=PLACEHOLDER
         )
         self.install_button = pygame_gui.elements.UIButton(
@@ -222,10 +223,6 @@ class ModelManagerView(pygame_gui.elements.UIPanel):
     # -- output ------------------------------------------------------------------------
     def clear_entry(self) -> None:
         self.entry.set_text("")
-        if self.entry.is_focused:
-            # set_text("") draws the placeholder even in a focused entry, and typing would then
-            # insert before it; focus() redraws the empty text the way a fresh focus does.
-            self.entry.focus()
 
     def show_models(self, items: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> bool:
         """Show (text, model name) items with `selected` names highlighted; True if rebuilt."""
