@@ -118,6 +118,8 @@ class InstallationSystem(System):
             insecure=task.insecure,
             max_rate=task.max_rate,
             default_host=self.settings.default_host,
+            # Installs that would leave less than the configured headroom are refused up front.
+            disk_margin_bytes=self.config.resource_limits.min_free_disk,
             # A request with its own max rate gets its own limiter, not the shared cap.
             limiter=None if task.max_rate else self.shared_limiter,
         )

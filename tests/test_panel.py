@@ -218,3 +218,27 @@ def test_panel_follows_a_resize(slow_panel: PanelHarness) -> None:
             assert bounds.contains(element.rect), element
         assert view.install_button.rect.right <= bounds.right - 4
         assert view.status_label.rect.bottom <= bounds.bottom - 4
+
+
+def test_not_enough_disk_is_a_notice_with_both_numbers(
+    registry: RegistryServer, unique_repo: str, small_fs: object
+) -> None:
+    model = push_small_model(registry, unique_repo, "latest", gguf_size=12 * MIB, seed=33)
+    root = small_fs(32 * MIB)  # type: ignore[operator]
+    # 12 MiB fits on 32 MiB, but not with the 24 MiB of headroom the limits demand.
+    harness = PanelHarness(
+        root / "models", registry.host, limits=ResourceLimits(min_free_disk=24 * MIB)
+    )
+    try:
+        harness.settle()
+        harness.type_text(_short_name(model))
+        harness.press_enter()
+        harness.run_until(
+            lambda: bool(_tasks(harness)) and _tasks(harness)[0].state is PullState.FAILED
+        )
+        harness.settle()
+        notice = harness.view.notice_label.text
+        assert "Not enough disk space" in notice and "MB is free" in notice and "needs 12" in notice
+        assert not list((root / "models" / "blobs").iterdir())
+    finally:
+        harness.close()
