@@ -129,13 +129,16 @@ class PullProgress:
             self._layers = {d: _Layer(d, m, s) for d, m, s in layers}
             self._version += 1
 
-    def layer_started(self, digest: str, already: int) -> None:
-        """A blob starts downloading with `already` bytes present (resumed or skipped)."""
+    def layer_started(self, digest: str, already: int, status: str | None = None) -> None:
+        """A blob starts downloading with `already` bytes present (resumed or skipped).
+
+        `status` replaces the event's "pulling <digest>" (a push says "pushing <digest>").
+        """
         with self._lock:
             layer = self._layers[digest]
             layer.completed = max(layer.completed, min(already, layer.total))
             self._version += 1
-        self.emit_layer(digest)
+        self.emit_layer(digest, status)
 
     def advance(self, digest: str, nbytes: int) -> None:
         """Record `nbytes` newly received for a blob; cheap, called for every chunk."""

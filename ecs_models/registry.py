@@ -156,10 +156,13 @@ class RegistryClient:
         if not realm:
             raise AuthenticationError(f"{name.host} sent a token challenge without a realm.")
         realm_url = httpx.URL(realm)
-        query: dict[str, str] = {}
+        query: dict[str, str | list[str]] = {}
         if "service" in params:
             query["service"] = params["service"]
-        query["scope"] = params.get("scope") or f"repository:{name.repository}:{action}"
+        # A challenge may name several scopes separated by spaces (a cross-repository mount
+        # needs push on one repository and pull on another): token services want one each.
+        scopes = (params.get("scope") or "").split()
+        query["scope"] = scopes or [f"repository:{name.repository}:{action}"]
         auth: httpx.BasicAuth | None = None
         credential = self._credentials.lookup(name.host)
         # Credentials go only to a realm on the registry's own host: a challenge naming another
@@ -196,15 +199,26 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         follow_redirects: bool = True,
+        action: str = "pull",
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """A small metadata request to the name's registry, with auth, redirects and retries."""
-        url = f"{self.base_url(name)}/v2/{path}"
+        """A small metadata request to the name's registry, with auth, redirects and retries.
+
+        `path` is relative to /v2/, or an absolute URL the registry handed out (an upload
+        Location). `action` is the token scope asked for on a 401 ("pull,push" to upload).
+        """
+        if path.startswith(("http://", "https://")):
+            url = path
+        else:
+            url = f"{self.base_url(name)}/v2/{path}"
         attempt = 0
         authorized = False
         while True:
             attempt += 1
             try:
-                response = self._send(method, name, url, headers or {}, params, follow_redirects)
+                response = self._send(
+                    method, name, url, headers or {}, params, follow_redirects, content
+                )
             except httpx.TransportError as exc:
                 if attempt > self.retries:
                     raise RegistryError(
@@ -216,7 +230,7 @@ class RegistryClient:
                 continue
             if response.status_code == 401 and not authorized:
                 authorized = True
-                self.authorize(name, response.headers.get("WWW-Authenticate", ""))
+                self.authorize(name, response.headers.get("WWW-Authenticate", ""), action=action)
                 attempt -= 1
                 continue
             if response.status_code in _RETRYABLE_STATUS and attempt <= self.retries:
@@ -234,6 +248,7 @@ class RegistryClient:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None,
         follow_redirects: bool,
+        content: bytes | None = None,
     ) -> httpx.Response:
         registry_host = _bare_host(name.host)
         for _hop in range(6):
@@ -241,7 +256,9 @@ class RegistryClient:
             send_headers = dict(headers)
             if target.host.lower() == registry_host:
                 send_headers.update(self.auth_headers(name))
-            response = self._http.request(method, target, headers=send_headers, params=params)
+            response = self._http.request(
+                method, target, headers=send_headers, params=params, content=content
+            )
             location = response.headers.get("Location")
             if not (follow_redirects and response.is_redirect and location):
                 return response
