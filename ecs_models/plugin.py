@@ -25,9 +25,14 @@ from ecs_models.systems.installation import InstallationSystem
 from ecs_models.systems.lifecycle import LifecycleSystem
 from ecs_models.systems.performance import PerformanceSystem
 from ecs_models.systems.ui import UISystem
+from ecs_models.ui.area import AreaContext
+from ecs_models.ui.areas import build_areas
 from ecs_models.ui.panel import ModelManagerView
+from ecs_models.ui.tab_bar import TabBar, split_rect
 from ecs_models.ui.visibility import kill
 from ecs_models.workers import WorkerPools
+
+MODELS_TAB = "Models"
 
 
 def load_theme() -> dict[str, Any]:
@@ -65,7 +70,17 @@ class ModelManagementPlugin:
         self.pools = WorkerPools(config.resource_limits.max_concurrent_downloads)
         for resource in (store, settings, config, self.pools, InventoryState(), SystemStatus()):
             self.resources.insert(resource)
-        self.view = ModelManagerView(manager, pygame.Rect(rect))
+        bar_rect, area_rect = split_rect(pygame.Rect(rect))
+        self.areas = build_areas(AreaContext(manager, area_rect, self.resources))
+        # With no other area there is no tab strip: the Models view takes the whole rect.
+        self.tab_bar: TabBar | None = None
+        models_rect = pygame.Rect(rect)
+        if self.areas:
+            models_rect = area_rect
+            self.tab_bar = TabBar(manager, bar_rect, [MODELS_TAB] + [a.title for a in self.areas])
+            for area in self.areas:
+                area.view.hide()
+        self.view = ModelManagerView(manager, models_rect)
         self.schedule = Schedule(world_name or new_world_name())
         with entered_world(self.schedule.world_name):
             esper.create_entity(ModelManagerPanel())
@@ -75,6 +90,9 @@ class ModelManagementPlugin:
         self.schedule.add_system(sets.LIFECYCLE, LifecycleSystem(self.resources))
         self.schedule.add_system(sets.PERFORMANCE, PerformanceSystem(self.resources))
         self.schedule.add_system(sets.UI, UISystem(self.resources, self.view))
+        for area in self.areas:
+            for system_set, system in area.systems:
+                self.schedule.add_system(system_set, system)
         if focus:
             self.view.focus_entry()
         self._closed = False
@@ -99,7 +117,32 @@ class ModelManagementPlugin:
         """Feed every host event here; True when it belonged to the panel."""
         if self._closed:
             return False
-        return self.view.handle_event(event)
+        if self.tab_bar is not None:
+            chosen = self.tab_bar.pressed(event)
+            if chosen is not None:
+                self.show_tab(chosen)
+                return True
+        handled = self.view.handle_event(event)
+        for area in self.areas:
+            handled = area.view.handle_event(event) or handled
+        return handled
+
+    def show_tab(self, title: str) -> None:
+        """Show one area (or the Models view) and hide the others."""
+        if self.tab_bar is not None:
+            self.tab_bar.select(title)
+        if title == MODELS_TAB:
+            self.view.show()
+            self.view.focus_entry()
+        else:
+            self.view.hide()
+        for area in self.areas:
+            if area.title == title:
+                area.view.show()
+                for callback in area.on_show:
+                    callback()
+            else:
+                area.view.hide()
 
     def update(self, dt: float) -> None:
         """Run the chained system sets once, in the plugin's own world."""
@@ -107,7 +150,13 @@ class ModelManagementPlugin:
             self.schedule.run(dt)
 
     def resize(self, rect: pygame.Rect) -> None:
-        self.view.resize(pygame.Rect(rect))
+        area_rect = pygame.Rect(rect)
+        if self.tab_bar is not None:
+            bar_rect, area_rect = split_rect(pygame.Rect(rect))
+            self.tab_bar.resize(bar_rect)
+        self.view.resize(area_rect)
+        for area in self.areas:
+            area.view.resize(area_rect)
 
     def close(self) -> None:
         """Cancel running pulls (their partials stay resumable), wait for workers, drop the world."""
@@ -119,5 +168,7 @@ class ModelManagementPlugin:
                 task.cancel.set()
         # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
         self.pools.shutdown(wait=True)
-        kill(self.view)
+        kill(self.view, *(area.view for area in self.areas))
+        if self.tab_bar is not None:
+            self.tab_bar.close()
         self.schedule.delete_world()
