@@ -34,6 +34,7 @@ from support.model_builder import (  # noqa: E402
 )
 from support.registry_server import RegistryServer  # noqa: E402
 
+from ecs_models.app import BACKGROUND  # noqa: E402
 from ecs_models.components.installation import ModelInstallationTask  # noqa: E402
 from ecs_models.components.model import InstalledModelEntry  # noqa: E402
 from ecs_models.plugin import ModelManagementPlugin  # noqa: E402
@@ -75,6 +76,7 @@ class Window:
             models_dir=models_dir,
             registry=registry,
             insecure=True,
+            paint_background=False,
         )
         self.clock = pygame.time.Clock()
         self.last = time.perf_counter()
@@ -90,6 +92,7 @@ class Window:
         dt, self.last = begin - self.last, begin
         self.plugin.update(dt)
         self.manager.update(dt)
+        self.screen.fill(BACKGROUND)
         self.manager.draw_ui(self.screen)
         end = time.perf_counter()
         pygame.display.flip()

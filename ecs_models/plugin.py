@@ -27,6 +27,7 @@ from ecs_models.systems.performance import PerformanceSystem
 from ecs_models.systems.ui import UISystem
 from ecs_models.ui.area import AreaContext
 from ecs_models.ui.areas import build_areas
+from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.panel import ModelManagerView
 from ecs_models.ui.tab_bar import TabBar, split_rect
 from ecs_models.ui.visibility import kill
@@ -58,6 +59,7 @@ class ModelManagementPlugin:
         limits: ResourceLimits | None = None,
         focus: bool = True,
         world_name: str | None = None,
+        paint_background: bool = True,
     ) -> None:
         self.manager = manager
         manager.get_theme().load_theme(load_theme())
@@ -93,6 +95,11 @@ class ModelManagementPlugin:
         for area in self.areas:
             for system_set, system in area.systems:
                 self.schedule.add_system(system_set, system)
+        if not paint_background:
+            # The host clears the screen itself each frame (the standalone window does).
+            for element in (self.view, self.tab_bar, *(area.view for area in self.areas)):
+                if isinstance(element, DroppableBackground):
+                    element.drop_background()
         if focus:
             self.view.focus_entry()
         self._closed = False
@@ -166,6 +173,9 @@ class ModelManagementPlugin:
         with entered_world(self.world_name):
             for _, task in esper.get_component(ModelInstallationTask):
                 task.cancel.set()
+        for area in self.areas:
+            for callback in area.on_close:
+                callback()
         # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
         self.pools.shutdown(wait=True)
         kill(self.view, *(area.view for area in self.areas))

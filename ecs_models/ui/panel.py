@@ -12,6 +12,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
+from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.task_row import TaskRow
@@ -31,7 +32,7 @@ class TaskRowView:
     finished: bool
 
 
-class ModelManagerView(pygame_gui.elements.UIPanel):
+class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
     """All widgets of the manager; `intents` collects what the user did since the last drain.
 
     Setters compare with what is already shown: pygame_gui rebuilds text and lists expensively

@@ -6,6 +6,7 @@ import pygame
 import pygame_gui
 from pygame_gui.core import ObjectID
 
+from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.visibility import kill
 
 TAB_HEIGHT = 30
@@ -13,7 +14,7 @@ _TAB_WIDTH = 120
 _GAP = 4
 
 
-class TabBar(pygame_gui.elements.UIPanel):
+class TabBar(DroppableBackground, pygame_gui.elements.UIPanel):
     """Tab buttons in one strip; `selected` is the title of the view on show."""
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect, titles: list[str]) -> None:
