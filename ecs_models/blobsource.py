@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from ecs_models.blobhttp import ConnectionPool, RangeResponse, open_range
-from ecs_models.errors import ModelNotFoundError, RegistryError
+from ecs_models.blobhttp import ConnectionPool, RangeResponse
+from ecs_models.blobrange import BlobRanges
+from ecs_models.errors import RegistryError
 from ecs_models.manifest import Layer
 from ecs_models.names import ModelName
 from ecs_models.registry import RegistryClient
@@ -67,9 +68,7 @@ class RegistryBlobSource:
         self.pool = pool
         self.name = name
         self.layer = layer
-        self.url = client.blob_url(name, layer.digest)
-        self.netloc = self.url.split("/", 3)[2].lower()
-        self.resolved_url: str | None = None  # a CDN URL the registry redirected us to
+        self.ranges = BlobRanges(client, pool, name, layer.digest)
 
     @property
     def origin(self) -> str:
@@ -91,35 +90,4 @@ class RegistryBlobSource:
                 on_bytes(got)
 
     def _open(self, start: int, end: int) -> RangeResponse:
-        for _attempt in range(3):
-            body, error, final_url = open_range(
-                self.pool,
-                self.resolved_url or self.url,
-                self.client.auth_headers(self.name),
-                start,
-                end,
-                auth_netloc=self.netloc,
-            )
-            if body is not None:
-                if final_url != self.url:
-                    self.resolved_url = final_url
-                return body
-            assert error is not None
-            if error.status == 401 and self.resolved_url is None:
-                self.client.authorize(self.name, error.getheader("WWW-Authenticate", ""))
-                continue
-            if error.status in (401, 403) and self.resolved_url is not None:
-                self.resolved_url = None  # a pre-signed URL expired: ask the registry again
-                continue
-            if error.status == 404:
-                raise ModelNotFoundError(
-                    f"{self.name.host} does not have blob {self.layer.digest[7:19]} of "
-                    f"{self.name.display}."
-                )
-            raise RegistryError(
-                f"{self.name.host} answered HTTP {error.status} for blob "
-                f"{self.layer.digest[7:19]} of {self.name.display}.",
-                status=error.status,
-                retryable=error.status >= 500 or error.status in (408, 429),
-            )
-        raise RegistryError(f"{self.name.host} refused access to blob {self.layer.digest[7:19]}.")
+        return self.ranges.open(start, end)

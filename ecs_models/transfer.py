@@ -8,19 +8,18 @@ import http.client
 import os
 import threading
 import time
-import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ecs_models.blobhttp import ConnectionPool, RangeResponse, StallError, open_range
+from ecs_models.blobhttp import ConnectionPool, RangeResponse, StallError
+from ecs_models.blobrange import BlobRanges
 from ecs_models.errors import (
     DigestMismatchError,
     EcsModelsError,
     InsufficientSpaceError,
-    ModelNotFoundError,
     PullCancelledError,
     RegistryError,
 )
@@ -287,9 +286,7 @@ class _BlobDownload:
         self.ctx = ctx
         self.layer = layer
         self.partial = ctx.store.partial_path(layer.digest)
-        self.registry_url = ctx.registry.blob_url(ctx.name, layer.digest)
-        self.registry_netloc = urllib.parse.urlsplit(self.registry_url).netloc.lower()
-        self.resolved_url: str | None = None  # where the registry redirected us (a CDN URL)
+        self.ranges = BlobRanges(ctx.registry, ctx.pool, ctx.name, layer.digest)
         self.abort = threading.Event()
         self.parts: list[Part] = []
         self.fd = -1
@@ -469,40 +466,7 @@ class _BlobDownload:
                 last_save = now
 
     def _open(self, part: Part) -> RangeResponse:
-        ctx = self.ctx
-        start, end = part.next_offset, part.end - 1
-        for _attempt in range(2):
-            url = self.resolved_url or self.registry_url
-            body, error, final_url = open_range(
-                ctx.pool,
-                url,
-                ctx.registry.auth_headers(ctx.name),
-                start,
-                end,
-                auth_netloc=self.registry_netloc,
-            )
-            if body is not None:
-                if final_url != self.registry_url:
-                    self.resolved_url = final_url
-                return body
-            assert error is not None
-            status = error.status
-            if status == 401 and self.resolved_url is None:
-                ctx.registry.authorize(ctx.name, error.getheader("WWW-Authenticate", ""))
-                continue
-            if status in (401, 403) and self.resolved_url is not None:
-                self.resolved_url = None  # a pre-signed URL expired: ask the registry again
-                continue
-            if status == 404:
-                raise ModelNotFoundError(
-                    f"{ctx.name.host} no longer has blob {self.layer.digest[7:19]} of {ctx.name.display}."
-                )
-            raise RegistryError(
-                f"{ctx.name.host} answered HTTP {status} for blob {self.layer.digest[7:19]}.",
-                status=status,
-                retryable=status in _RETRYABLE_STATUS,
-            )
-        raise RegistryError(f"{ctx.name.host} refused access to blob {self.layer.digest[7:19]}.")
+        return self.ranges.open(part.next_offset, part.end - 1)
 
 
 def _translate(ctx: _Pull, exc: BaseException) -> BaseException:
