@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import json
 import os
 import threading
@@ -21,13 +20,10 @@ from ecs_models.locking import FileLock
 from ecs_models.manifest import Layer
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.scan import scan_store
-from ecs_models.store import InstalledModel, ModelStore
+from ecs_models.store import InstalledModel, ModelStore, hash_file
 
 HEALTH_FILE = "health.json"
 GGUF_LAYER_KINDS = frozenset({"model", "projector", "adapter"})
-_BUFFER = 1 << 20
-# O_NOATIME: a verification pass must not look like use to anything reading access times.
-_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 class FindingKind(enum.Enum):
@@ -170,33 +166,6 @@ class HealthProgress:
             return self.done_bytes / self.total_bytes if self.total_bytes else 1.0
 
 
-def sha256_file(
-    path: Path,
-    *,
-    on_bytes: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> str | None:
-    """`sha256:<hex>` of a file, or None when cancelled. hashlib drops the GIL per update."""
-    digest = hashlib.sha256()
-    buffer = bytearray(_BUFFER)
-    view = memoryview(buffer)
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except PermissionError:  # O_NOATIME needs ownership of the file (or root)
-        fd = os.open(path, os.O_RDONLY)
-    with open(fd, "rb", buffering=0) as handle:
-        while True:
-            if cancel is not None and cancel.is_set():
-                return None
-            count = handle.readinto(view)
-            if not count:
-                break
-            digest.update(view[:count])
-            if on_bytes is not None:
-                on_bytes(count)
-    return "sha256:" + digest.hexdigest()
-
-
 def hash_blobs(
     store: ModelStore,
     layers: Iterable[Layer],
@@ -213,7 +182,7 @@ def hash_blobs(
 
     def one(layer: Layer) -> tuple[str, str | None]:
         try:
-            return layer.digest, sha256_file(
+            return layer.digest, hash_file(
                 store.blob_path(layer.digest), on_bytes=on_bytes, cancel=cancel
             )
         except FileNotFoundError:

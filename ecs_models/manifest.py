@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,14 @@ def normalize_digest(digest: str) -> str:
 def blob_file_name(digest: str) -> str:
     """The file name Ollama gives a blob: `sha256-<hex>`."""
     return normalize_digest(digest).replace(":", "-")
+
+
+def unique_layers(layers: Iterable[Layer]) -> list[Layer]:
+    """Layers once each by digest, in their first order."""
+    seen: dict[str, Layer] = {}
+    for layer in layers:
+        seen.setdefault(layer.digest, layer)
+    return list(seen.values())
 
 
 def sha256_digest(data: bytes) -> str:
@@ -67,6 +76,11 @@ class Manifest:
     def blobs(self) -> tuple[Layer, ...]:
         """Every blob the manifest needs, in Ollama's download order: layers, then config."""
         return (*self.layers, self.config)
+
+    @property
+    def unique_blobs(self) -> list[Layer]:
+        """The blobs once each (a layer may repeat), layers first and config last."""
+        return unique_layers(self.blobs)
 
     @property
     def total_size(self) -> int:

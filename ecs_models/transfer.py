@@ -25,7 +25,7 @@ from ecs_models.errors import (
 )
 from ecs_models.formatting import human_bytes
 from ecs_models.hashing import PrefixHasher
-from ecs_models.manifest import Layer, Manifest
+from ecs_models.manifest import Layer, Manifest, unique_layers
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.partial import (
     PART_SIZE_MIN,
@@ -135,7 +135,7 @@ def fetch_blobs(
     """
 
     def work(ctx: _Pull) -> None:
-        blobs = _unique(tuple(layers))
+        blobs = unique_layers(layers)
         ctx.progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
         with ctx.store.pin(b.digest for b in blobs):
             _check_disk_space(ctx, blobs)
@@ -193,7 +193,7 @@ def _pull(ctx: _Pull) -> InstalledModel:
     _check_cancel(ctx)
     raw = ctx.registry.get_manifest(ctx.name)
     manifest = Manifest.parse(raw)
-    blobs = _unique(manifest.blobs)
+    blobs = manifest.unique_blobs
     progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
     with ctx.store.pin(b.digest for b in blobs):
         _check_disk_space(ctx, blobs)
@@ -207,13 +207,6 @@ def _pull(ctx: _Pull) -> InstalledModel:
         model = ctx.store.write_manifest(ctx.name, raw)
     progress.set_state(PullState.DONE, "success")
     return model
-
-
-def _unique(layers: tuple[Layer, ...]) -> list[Layer]:
-    seen: dict[str, Layer] = {}
-    for layer in layers:
-        seen.setdefault(layer.digest, layer)
-    return list(seen.values())
 
 
 def _check_cancel(ctx: _Pull) -> None:

@@ -141,10 +141,7 @@ class MountHints:
 
 def unique_blobs(manifest: Manifest) -> list[Layer]:
     """The manifest's blobs once each (a layer may repeat), layers first and config last."""
-    seen: dict[str, Layer] = {}
-    for layer in manifest.blobs:
-        seen.setdefault(layer.digest, layer)
-    return list(seen.values())
+    return manifest.unique_blobs
 
 
 def push_model(
