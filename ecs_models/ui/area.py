@@ -47,3 +47,5 @@ class Area:
     systems: list[tuple[ModelManagementSystemSet, System]] = field(default_factory=list)
     # Called when the tab is shown: a view may start a refresh or take keyboard focus.
     on_show: list[Callable[[], None]] = field(default_factory=list)
+    # Called when the plugin closes, before it waits for the worker pools: stop long jobs.
+    on_close: list[Callable[[], None]] = field(default_factory=list)
