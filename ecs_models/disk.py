@@ -44,9 +44,13 @@ class DiskLimits:
 
     @classmethod
     def from_resource_limits(cls, limits: HasMinFreeDisk) -> DiskLimits:
-        """ResourceLimits.min_free_disk is the critical floor; warn at twice that (>= +4 GiB)."""
+        """ResourceLimits.min_free_disk is the critical floor; the warn level is its
+        warn_free_disk when set (never below the floor), else twice the floor (>= +4 GiB)."""
         critical = max(0, int(limits.min_free_disk))
-        return cls(warn_free=max(2 * critical, critical + 4 * GIB), critical_free=critical)
+        warn = getattr(limits, "warn_free_disk", None)
+        if warn is None:
+            warn = max(2 * critical, critical + 4 * GIB)
+        return cls(warn_free=max(int(warn), critical), critical_free=critical)
 
 
 def as_disk_limits(limits: DiskLimits | HasMinFreeDisk | None) -> DiskLimits:

@@ -176,9 +176,6 @@ class ModelManagementPlugin:
         for area in self.areas:
             for callback in area.on_close:
                 callback()
-        for area in self.areas:
-            for callback in area.on_close:
-                callback()
         # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
         self.pools.shutdown(wait=True)
         kill(self.view, *(area.view for area in self.areas))

@@ -61,6 +61,9 @@ def repair(
     )
     result = RepairResult()
     done: set[str] = set()
+    # Models to check again: those fetched for, and those whose bad blobs another model's
+    # repair already fetched (shared blobs), so their saved results do not stay "damaged".
+    touched: list[str] = []
     for health in before.models:
         if health.ok:
             continue
@@ -71,6 +74,8 @@ def repair(
             continue  # an unreadable manifest names no blob we could trust
         needed = [f for f in health.repairable if f.digest is not None and f.digest not in done]
         if not needed:
+            if health.repairable:
+                touched.append(health.name)
             continue
         if cancel is not None and cancel.is_set():
             raise OperationCancelledError("The repair was cancelled.")
@@ -103,6 +108,7 @@ def repair(
                 continue
         done.update(wanted)
         result.fetched[health.name] = sorted(wanted)
-    if result.fetched:
-        result.after = check_health(store, list(result.fetched), cancel=cancel, save=True)
+        touched.append(health.name)
+    if touched:
+        result.after = check_health(store, touched, cancel=cancel, save=True)
     return result

@@ -90,24 +90,28 @@ def record_install(
     store: ModelStore,
     model: InstalledModel,
     *,
-    action: str = "install",
+    action: str | None = None,
     when: dt.datetime | None = None,
 ) -> HistoryRecord:
     """Note that `model` is now installed at its digest; call after every pull or update.
 
-    Pulling the digest already recorded last changes nothing: history lists versions.
+    Pulling the digest already recorded last changes nothing: history lists versions. With
+    no `action`, a new digest of a model with history is an "update", else an "install".
     """
-    record = HistoryRecord(model.digest, when or dt.datetime.now(dt.UTC), model.size, action)
+    at = when or dt.datetime.now(dt.UTC)
+    records: list[HistoryRecord] = []
 
     def change(doc: dict[str, Any]) -> None:
         versions = doc.setdefault(_key(model.name), [])
+        kind = action or ("update" if versions else "install")
+        records.append(HistoryRecord(model.digest, at, model.size, kind))
         if versions and versions[-1].get("digest") == model.digest:
             return
-        versions.append(record.to_json())
+        versions.append(records[0].to_json())
         del versions[:-HISTORY_LIMIT]
 
     _StateFile(store, HISTORY_FILE).update(change)
-    return record
+    return records[0]
 
 
 def history(store: ModelStore, name: ModelName) -> list[HistoryRecord]:

@@ -47,6 +47,7 @@ __all__ = [
     "pin_model",
     "pinned_models",
     "record_install",
+    "remove_unused_blobs",
     "unpin_model",
     "update_models",
 ]
@@ -172,7 +173,7 @@ class UpdateOutcome:
     error: str | None = None
 
 
-def _remove_unused(store: ModelStore, old: Manifest) -> int:
+def remove_unused_blobs(store: ModelStore, old: Manifest) -> int:
     """Delete the old version's blobs no manifest or pull still needs, as Ollama does."""
     freed = 0
     with store.lock():
@@ -250,7 +251,7 @@ def update_models(
             report(UpdateOutcome(label, "failed", model.digest, error=str(exc)))
             continue
         record_install(store, updated, action="update")
-        freed = _remove_unused(store, model.manifest) if remove_unused else 0
+        freed = remove_unused_blobs(store, model.manifest) if remove_unused else 0
         if checker is not None:
             checker.forget(model.name)
         change = status.change_bytes or 0

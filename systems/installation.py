@@ -15,6 +15,8 @@ from ecs_models.formatting import human_bytes, human_rate
 from ecs_models.frame_state import InventoryState
 from ecs_models.inventory import InventoryEntry, entry_of
 from ecs_models.names import ModelName, parse_model_name
+from ecs_models.perf_log import PerformanceLog
+from ecs_models.perfstats import PerformanceRecord
 from ecs_models.progress import PullProgress, PullState
 from ecs_models.ratelimit import RateLimiter
 from ecs_models.resource_map import Resources
@@ -22,6 +24,7 @@ from ecs_models.schedule import System
 from ecs_models.store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.update_state import record_install
 from ecs_models.workers import WorkerPools
 
 # A finished row stays this long so the person sees "done" before it goes.
@@ -37,6 +40,7 @@ def run_pull(
 ) -> InventoryEntry:
     """The worker's whole job: pull, then read the new model's metadata (both block)."""
     model = pull_model(name, store, progress=progress, cancel=cancel, options=options)
+    record_install(store, model)  # the history the Discover area's updates list reads
     return entry_of(store, model)
 
 
@@ -62,6 +66,7 @@ class InstallationSystem(System):
         self.store = resources.get(ModelStore)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
+        self.perf_log = PerformanceLog.of(resources)
         cap = self.config.resource_limits.bandwidth_cap
         # One limiter shared by every pull, so the cap holds for the sum, however many run.
         self.shared_limiter = RateLimiter(cap) if cap else None
@@ -167,6 +172,15 @@ class InstallationSystem(System):
             stats = self.config.stats_for(entry.metadata.name)
             stats.download_seconds = seconds
             stats.download_bytes_per_second = entry.metadata.size / seconds
+            # performance_stats history: appended in memory now, written on a worker.
+            self.perf_log.record(
+                PerformanceRecord(
+                    model=entry.metadata.display,
+                    kind="download",
+                    digest=entry.metadata.digest,
+                    download_bytes_per_second=stats.download_bytes_per_second,
+                )
+            )
             post_notice(
                 f"Installed {display} ({human_bytes(entry.metadata.size)}, "
                 f"{human_rate(entry.metadata.size / seconds)})."

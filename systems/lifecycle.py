@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -22,12 +23,16 @@ from ecs_models.config import LocalModelConfig
 from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.frame_state import InventoryState
+from ecs_models.health import forget_health
 from ecs_models.inventory import InventoryEntry, scan_inventory
+from ecs_models.perf_log import PerformanceLog
+from ecs_models.perfstats import PerformanceRecord
 from ecs_models.progress import PullState
 from ecs_models.resource_map import Resources
 from ecs_models.schedule import System
 from ecs_models.store import ModelStore, RemovalPlan, VerifyReport
 from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.usage import forget
 from ecs_models.workers import WorkerPools
 
 _PROBLEM_WORDS = {
@@ -41,6 +46,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def _remove_and_forget(store: ModelStore, names: tuple[str, ...]) -> RemovalPlan:
+    """Remove, then drop the removed models' usage and health records (two small JSON files)."""
+    plan = store.remove(names)
+    removed = [str(model.name) for model in plan.models]
+    # The models are gone either way: stale records only cost a line in a report.
+    with contextlib.suppress(OSError):
+        forget(store, removed)
+        forget_health(store, removed)
+    return plan
+
+
 class LifecycleSystem(System):
     """Starts chores on the pool for each request and applies each finished chore's result."""
 
@@ -50,6 +66,7 @@ class LifecycleSystem(System):
         self.store = resources.get(ModelStore)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
+        self.perf_log = PerformanceLog.of(resources)
 
     def process(self, dt: float) -> None:
         self._cancel_requests()
@@ -98,7 +115,7 @@ class LifecycleSystem(System):
         for ent, remove_request in list(esper.get_component(ModelRemoveRequest)):
             esper.delete_entity(ent)
             names = remove_request.model_names
-            self._submit(JobKind.REMOVE, names, self.store.remove, names)
+            self._submit(JobKind.REMOVE, names, _remove_and_forget, self.store, names)
         for ent, verify_request in list(esper.get_component(ModelVerifyRequest)):
             esper.delete_entity(ent)
             names = verify_request.model_names
@@ -181,6 +198,14 @@ class LifecycleSystem(System):
             stats.verify_seconds = report.seconds
             if report.seconds > 0:
                 stats.verify_bytes_per_second = report.bytes_checked / report.seconds
+                self.perf_log.record(
+                    PerformanceRecord(
+                        model=report.model.display,
+                        kind="verify",
+                        digest=report.model.digest,
+                        verify_bytes_per_second=stats.verify_bytes_per_second,
+                    )
+                )
         broken = [r for r in reports if not r.ok]
         if not broken:
             post_notice(

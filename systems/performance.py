@@ -1,30 +1,43 @@
-"""Performance set: sample disk, RAM and CPU a few times a second, off the UI thread."""
+"""Performance set: sample the machine at most twice a second off the UI thread; time each frame."""
 
 from __future__ import annotations
 
 import time
 
 from ecs_models.config import ManagerSettings
+from ecs_models.frame_clock import FrameClock
 from ecs_models.frame_state import SystemStatus
 from ecs_models.resource_map import Resources
-from ecs_models.resources import sample_system
+from ecs_models.resources import SAMPLE_INTERVAL_S, SystemSampler
 from ecs_models.schedule import System
 from ecs_models.workers import WorkerPools
 
-# psutil readings are cheap but not free; the status line does not need more than this.
-SAMPLE_INTERVAL_S = 0.5
+__all__ = ["SAMPLE_INTERVAL_S", "PerformanceSystem"]
 
 
 class PerformanceSystem(System):
-    """Keeps SystemStatus.sample fresh; never waits for a sample."""
+    """Keeps SystemStatus.sample fresh and the FrameClock ticking; never waits for a sample."""
 
     def __init__(self, resources: Resources) -> None:
         super().__init__()
         self.status = resources.get(SystemStatus)
         self.settings = resources.get(ManagerSettings)
         self.pools = resources.get(WorkerPools)
+        # Shared with whoever else samples (an area), so the TTL cache really caps the rate.
+        sampler = resources.try_get(SystemSampler)
+        if sampler is None:
+            sampler = SystemSampler(self.settings.models_dir)
+            resources.insert(sampler)
+        self.sampler = sampler
+        clock = resources.try_get(FrameClock)
+        if clock is None:
+            clock = FrameClock()
+            resources.insert(clock)
+        self.clock = clock
 
     def process(self, dt: float) -> None:
+        now = time.monotonic()
+        self.clock.tick(time.perf_counter())
         pending = self.status.pending
         if pending is not None:
             if not pending.done():
@@ -32,7 +45,6 @@ class PerformanceSystem(System):
             self.status.pending = None
             if pending.exception() is None:
                 self.status.sample = pending.result()
-        now = time.monotonic()
         if now >= self.status.next_sample_at:
             self.status.next_sample_at = now + SAMPLE_INTERVAL_S
-            self.status.pending = self.pools.chores.submit(sample_system, self.settings.models_dir)
+            self.status.pending = self.pools.chores.submit(self.sampler.sample)

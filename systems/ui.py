@@ -21,6 +21,7 @@ from ecs_models.components.notice import Notice, NoticeLevel
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.errors import InvalidNameError
+from ecs_models.fit_cache import FitVerdicts
 from ecs_models.formatting import human_bytes, human_rate, progress_text
 from ecs_models.frame_state import InventoryState, SystemStatus
 from ecs_models.names import parse_model_name
@@ -60,7 +61,9 @@ def task_caption(task: ModelInstallationTask) -> str:
     return "failed: " + (task.error or "unknown error")
 
 
-def detail_lines(model: ModelMetadata | None, config: LocalModelConfig) -> list[str]:
+def detail_lines(
+    model: ModelMetadata | None, config: LocalModelConfig, fit: str | None = None
+) -> list[str]:
     if model is None:
         return ["Select a model to see its details."]
     lines = [
@@ -72,6 +75,8 @@ def detail_lines(model: ModelMetadata | None, config: LocalModelConfig) -> list[
         f"Quantization: {model.quantization or 'unknown'}",
         f"Modified: {model.modified.astimezone().strftime('%Y-%m-%d %H:%M')}",
     ]
+    if fit:
+        lines.append(f"Fit: {fit}")
     stats = config.performance_stats.get(model.name)
     measured = []
     if stats is not None and stats.download_bytes_per_second:
@@ -93,6 +98,8 @@ class UISystem(System):
         self.settings = resources.get(ManagerSettings)
         self.inventory = resources.get(InventoryState)
         self.status = resources.get(SystemStatus)
+        # Present when the Performance area computes fit verdicts (its FitSystem fills it).
+        self.fits = resources.try_get(FitVerdicts)
         self._shown_inventory: tuple[int, object] | None = None
         self._items: list[tuple[str, str]] = []
         self._shown_selection: frozenset[str] = frozenset()
@@ -184,11 +191,18 @@ class UISystem(System):
             self.view.show_models(self._items, selection)
         self._shown_selection = selection
         # Details change with the focus, the inventory, or a finished verify (a notice appears).
-        details_key = (panel.focused_model, self.inventory.version, self._notice_count)
+        fits_version = self.fits.version if self.fits is not None else 0
+        details_key = (
+            panel.focused_model,
+            self.inventory.version,
+            self._notice_count,
+            fits_version,
+        )
         if details_key != self._shown_details:
             self._shown_details = details_key
             focused = self.config.installed_models.get(panel.focused_model or "")
-            self.view.show_details(detail_lines(focused, self.config))
+            fit = self.fits.line_for(panel.focused_model) if self.fits is not None else None
+            self.view.show_details(detail_lines(focused, self.config, fit))
 
     @staticmethod
     def _item_text(model: ModelMetadata) -> str:

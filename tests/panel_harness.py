@@ -104,6 +104,11 @@ class PanelHarness:
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
         self.settle(3)
 
+    def click_tab(self, title: str) -> None:
+        """Press one of the tab buttons above the views."""
+        assert self.plugin.tab_bar is not None, "the plugin has no other area, so no tabs"
+        self.click(self.plugin.tab_bar.buttons[title])
+
     def click_list_item(self, text_prefix: str) -> None:
         for item in self.view.models_list.item_list:
             if item["text"].startswith(text_prefix) and item["button_element"] is not None:

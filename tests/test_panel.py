@@ -242,3 +242,15 @@ def test_not_enough_disk_is_a_notice_with_both_numbers(
         assert not list((root / "models" / "blobs").iterdir())
     finally:
         harness.close()
+
+
+def test_switching_tabs_back_keeps_the_confirmation_row_hidden(slow_panel: PanelHarness) -> None:
+    bar = slow_panel.plugin.tab_bar
+    assert bar is not None
+    other = next(title for title in bar.titles if title != "Models")
+    slow_panel.click(bar.buttons[other])
+    slow_panel.click(bar.buttons["Models"])
+    view = slow_panel.view
+    assert view.visible and view.notice_label.visible
+    assert not view.confirm_yes.visible and not view.confirm_no.visible
+    assert not view.confirm_label.visible

@@ -177,6 +177,7 @@ def _pull(
     from ecs_models.progress import PullProgress
     from ecs_models.registry import RegistryClient
     from ecs_models.transfer import pull_model
+    from ecs_models.update_state import record_install
 
     listener: Callable[[ProgressEvent], None] | None = stream if stream is not None else printer
     progress = PullProgress(name.display, listener=listener)
@@ -184,7 +185,7 @@ def _pull(
     options = _pull_options(args, registry_host(args))
     with RegistryClient(insecure=args.insecure) as client:
         try:
-            run_interruptibly(
+            model = run_interruptibly(
                 lambda: pull_model(
                     name, store, registry=client, progress=progress, cancel=cancel, options=options
                 ),
@@ -195,6 +196,7 @@ def _pull(
             raise PullCancelledError(
                 f"The pull of {name.display} was cancelled; pull it again to resume."
             ) from exc
+    record_install(store, model)  # history for `history` and `update`
     if printer is not None:
         printer.end_line()
         output.print("success")

@@ -280,6 +280,18 @@ class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
         self._notice = (text, error)
         self.notice_label.set_text(text)
 
+    def show(self, show_contents: bool = True) -> None:
+        """Show the panel again (switching back to its tab) without reviving hidden widgets.
+
+        UIPanel.show() shows every child; the confirmation row and the notice take turns in
+        the same place, so the one not in use goes back into hiding.
+        """
+        super().show(show_contents)
+        if self._confirmation is None:
+            hide(self.confirm_label, self.confirm_yes, self.confirm_no)
+        else:
+            hide(self.notice_label)
+
     def show_confirmation(self, text: str | None) -> None:
         if text == self._confirmation:
             return

@@ -1,0 +1,152 @@
+"""The Discover area's requests, background jobs, and its state resources (what it shows)."""
+
+from __future__ import annotations
+
+import enum
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecs_models.catalog import CatalogEntry, CatalogResult, Recommendation, SearchIndex
+from ecs_models.manifest import Manifest
+from ecs_models.memory import FitVerdict, MachineMemory
+from ecs_models.updates import UpdateChecker, UpdateStatus
+
+OLLAMA_SOURCE = "ollama.com"
+
+
+class DiscoverMode(enum.StrEnum):
+    """What the left list shows; the value is the label of its button."""
+
+    RESULTS = "Results"
+    RECOMMENDED = "Recommended"
+    UPDATES = "Updates"
+
+
+# -- requests (entities the UI system creates, the work system consumes) ------------------------
+@dataclass(slots=True)
+class CatalogLoadRequest:
+    """Load the catalog of `source` (ollama.com or a registry host); refresh asks the network."""
+
+    source: str
+    refresh: bool = False
+    # Saved data only (cache or snapshot), at once; a network refresh follows if it is stale.
+    quick: bool = False
+
+
+@dataclass(slots=True)
+class TagsLoadRequest:
+    """Read one entry's tags with sizes, what is here already, and the fit of each."""
+
+    entry: CatalogEntry
+
+
+@dataclass(slots=True)
+class UpdateCheckRequest:
+    """Ask the registries whether installed models changed; fresh drops remembered answers."""
+
+    fresh: bool = True
+
+
+@dataclass(slots=True)
+class PinRequest:
+    """Pin (or unpin) an installed model, by its full name."""
+
+    model_name: str
+    pinned: bool
+
+
+@dataclass(slots=True)
+class PendingUpdate:
+    """Rides on a ModelInstallRequest entity made by Update: the version it replaces."""
+
+    model_name: str
+    old_manifest: Manifest
+
+
+class JobKind(enum.StrEnum):
+    CATALOG = "catalog"
+    QUICK_CATALOG = "saved catalog"
+    TAGS = "tags"
+    CHECK = "update check"
+    PIN = "pin"
+    AFTER_UPDATE = "after update"
+
+
+@dataclass(slots=True)
+class DiscoverJob:
+    """A chore of this area on the thread pool; `key` says which request it serves."""
+
+    kind: JobKind
+    future: Future[Any]
+    key: str = ""
+
+
+# -- results -------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    """One tag as the details pane lists it."""
+
+    name: str
+    reference: str  # the full name an install pulls
+    size: int | None
+    size_exact: bool
+    present: int | None  # bytes of it already in blobs/ (None: cannot tell)
+    installed: bool
+    fit: FitVerdict | None
+    cloud: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TagsView:
+    entry_name: str
+    rows: tuple[TagRow, ...]
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLoad:
+    """What a catalog job hands back: built off-frame, swapped in whole."""
+
+    result: CatalogResult
+    index: SearchIndex
+    memory: MachineMemory
+    recommendations: tuple[Recommendation, ...]
+
+
+@dataclass(slots=True)
+class DiscoverData:
+    """Resource: what the workers found. `version` grows on every change the view must show."""
+
+    catalog: CatalogLoad | None = None
+    catalog_source: str = OLLAMA_SOURCE
+    catalog_loading: bool = False
+    catalog_error: str | None = None
+    tags: TagsView | None = None
+    tags_loading: str | None = None  # the entry whose tags are being read
+    statuses: dict[str, UpdateStatus] = field(default_factory=dict)
+    checking: bool = False
+    checked: bool = False
+    checker: UpdateChecker = field(default_factory=UpdateChecker)
+    version: int = 0
+
+    def changed(self) -> None:
+        self.version += 1
+
+
+@dataclass(slots=True)
+class DiscoverPanel:
+    """Resource: what the person chose in the Discover area."""
+
+    query: str = ""
+    category: str | None = None
+    size: str | None = None
+    source: str = OLLAMA_SOURCE
+    mode: DiscoverMode = DiscoverMode.RESULTS
+    selected_entry: str | None = None
+    selected_tag: str | None = None
+    selected_model: str | None = None  # Updates mode: an installed model's full name
+    version: int = 0
+
+    def changed(self) -> None:
+        self.version += 1

@@ -1,0 +1,63 @@
+"""What the person did in the Remote area, as plain data the remote UI system turns into requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PushPressed:
+    model_name: str | None  # the installed model picked in the list, if any
+    dest: str
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorPressed:
+    source: str
+    dest: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferButtonPressed:
+    """Cancel on a running transfer's row, Dismiss on a finished one."""
+
+    transfer_entity: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshPressed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AddHostPressed:
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveHostPressed:
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HostPullPressed:
+    host: str | None
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostDeletePressed:
+    host: str | None
+    model: str
+
+
+RemoteIntent = (
+    PushPressed
+    | MirrorPressed
+    | TransferButtonPressed
+    | RefreshPressed
+    | AddHostPressed
+    | RemoveHostPressed
+    | HostPullPressed
+    | HostDeletePressed
+)

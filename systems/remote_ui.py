@@ -1,0 +1,148 @@
+"""Remote UI system: the Remote view's intents become requests; widgets follow the state."""
+
+from __future__ import annotations
+
+import time
+
+import esper
+
+from ecs_models.components.model import InstalledModelEntry
+from ecs_models.components.remote import (
+    HostAction,
+    HostRequest,
+    HostSurveyRequest,
+    RemoteCancelRequest,
+    RemoteTransfer,
+    RemoteTransferRequest,
+    TransferKind,
+)
+from ecs_models.config import ModelMetadata
+from ecs_models.formatting import human_bytes, progress_text
+from ecs_models.frame_state import InventoryState
+from ecs_models.progress import PullState
+from ecs_models.remote_state import RemoteState
+from ecs_models.resource_map import Resources
+from ecs_models.schedule import System
+from ecs_models.systems.remote import report_failure
+from ecs_models.ui import remote_intents as ri
+from ecs_models.ui.panel import TaskRowView
+from ecs_models.ui.remote_view import RemoteView
+
+# Speed and ETA captions are re-read at most this often: a person reads a few a second.
+CAPTION_INTERVAL_S = 0.25
+
+
+def transfer_caption(transfer: RemoteTransfer) -> str:
+    """The text on a transfer's bar: '42 % 85.0 MB/s 0:12' while bytes move."""
+    state, snap = transfer.state, transfer.snapshot
+    if state is PullState.QUEUED:
+        return "queued"
+    if state is PullState.RESOLVING:
+        return snap.status if snap is not None and snap.status else "resolving"
+    if state is PullState.DOWNLOADING and snap is not None:
+        return progress_text(snap.fraction, snap.bytes_per_second, snap.eta_seconds)
+    if state is PullState.VERIFYING:
+        return "verifying"
+    if state is PullState.WRITING:
+        return snap.status if snap is not None and snap.status else "writing"
+    if state is PullState.DONE:
+        return f"done, {human_bytes(snap.total if snap is not None else 0)}"
+    if state is PullState.CANCELLED:
+        return "cancelled (resumable)"
+    return "failed: " + (transfer.error or "unknown error")
+
+
+def model_item(model: ModelMetadata) -> tuple[str, str]:
+    return (f"{model.display}   {human_bytes(model.size)}", model.name)
+
+
+class RemoteUISystem(System):
+    """The only system touching the Remote view; it syncs widgets only while they are shown."""
+
+    def __init__(self, resources: Resources, view: RemoteView) -> None:
+        super().__init__()
+        self.view = view
+        self.state = resources.get(RemoteState)
+        self.inventory = resources.get(InventoryState)
+        self._shown_inventory = -1
+        self._shown_state = -1
+        self._captions: dict[int, tuple[PullState, str, float]] = {}
+
+    def process(self, dt: float) -> None:
+        for intent in self.view.drain_intents():
+            self._apply(intent)
+        self.state.visible = bool(self.view.visible)
+        if not self.state.visible:
+            return  # hidden widgets are not updated; everything is synced when shown again
+        if self.inventory.version != self._shown_inventory:
+            self._shown_inventory = self.inventory.version
+            models = sorted(
+                (entry.metadata for _, entry in esper.get_component(InstalledModelEntry)),
+                key=lambda m: m.display,
+            )
+            self.view.show_models([model_item(m) for m in models])
+        if self.state.version != self._shown_state:
+            self._shown_state = self.state.version
+            self.view.show_recent(self.state.recent)
+            self.view.show_hosts(self.state.hosts, self.state.statuses)
+            text, error = self.state.result
+            self.view.show_result(text, error=error)
+        self._sync_transfers()
+
+    def _apply(self, intent: ri.RemoteIntent) -> None:
+        if isinstance(intent, ri.PushPressed):
+            if intent.model_name is None:
+                report_failure(self.state, "Pick an installed model in the list to push.")
+                return
+            esper.create_entity(
+                RemoteTransferRequest(TransferKind.PUSH, intent.model_name, intent.dest)
+            )
+        elif isinstance(intent, ri.MirrorPressed):
+            esper.create_entity(
+                RemoteTransferRequest(TransferKind.MIRROR, intent.source, intent.dest)
+            )
+        elif isinstance(intent, ri.TransferButtonPressed):
+            esper.create_entity(RemoteCancelRequest(intent.transfer_entity))
+        elif isinstance(intent, ri.RefreshPressed):
+            esper.create_entity(HostSurveyRequest())
+        elif isinstance(intent, ri.AddHostPressed):
+            esper.create_entity(HostRequest(HostAction.ADD, intent.address))
+            self.view.clear_address()
+        elif isinstance(intent, ri.RemoveHostPressed):
+            if intent.address is None:
+                report_failure(
+                    self.state, "Pick a host in the host menu to remove it from the list."
+                )
+                return
+            esper.create_entity(HostRequest(HostAction.REMOVE, intent.address))
+        elif isinstance(intent, ri.HostPullPressed | ri.HostDeletePressed):
+            if intent.host is None:
+                report_failure(
+                    self.state, "Add an Ollama host first, then pick it in the host menu."
+                )
+                return
+            if isinstance(intent, ri.HostPullPressed):
+                esper.create_entity(
+                    RemoteTransferRequest(TransferKind.HOST_PULL, intent.model, intent.host)
+                )
+            else:
+                esper.create_entity(HostRequest(HostAction.DELETE_MODEL, intent.host, intent.model))
+
+    def _sync_transfers(self) -> None:
+        now = time.monotonic()
+        transfers = sorted(esper.get_component(RemoteTransfer), key=lambda pair: pair[0])
+        rows = []
+        for ent, transfer in transfers:
+            state, caption, at = self._captions.get(ent, (None, "", 0.0))
+            if state is not transfer.state or now - at >= CAPTION_INTERVAL_S:
+                caption = transfer_caption(transfer)
+                self._captions[ent] = (transfer.state, caption, now)
+            rows.append(
+                TaskRowView(
+                    ent, transfer.label, transfer.fraction, caption, transfer.state.finished
+                )
+            )
+        if len(self._captions) > len(transfers):
+            alive = {ent for ent, _ in transfers}
+            self._captions = {k: v for k, v in self._captions.items() if k in alive}
+        self.view.show_transfers(rows)

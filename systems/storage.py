@@ -1,0 +1,384 @@
+"""Lifecycle set, Storage area: report, cleanup, verify, repair, export/import jobs and disk samples."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import esper
+
+from ecs_models.archive import ExportResult, ImportResult, export_model, import_archive
+from ecs_models.cleanup import CleanupPlan, clean, plan_cleanup
+from ecs_models.components.lifecycle import InventoryRefreshRequest
+from ecs_models.components.storage import (
+    LONG_JOBS,
+    ByteCounter,
+    StorageCancelRequest,
+    StorageJob,
+    StorageJobKind,
+    StorageJobRequest,
+    StorageSettings,
+    StorageState,
+)
+from ecs_models.config import LocalModelConfig, ManagerSettings
+from ecs_models.disk import DiskLimits, DiskSampler
+from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
+from ecs_models.frame_state import InventoryState
+from ecs_models.health import HealthProgress, HealthReport, ModelHealth, check_health, load_health
+from ecs_models.progress import PullProgress
+from ecs_models.repair import RepairResult, repair
+from ecs_models.resource_map import Resources
+from ecs_models.schedule import System
+from ecs_models.storage_report import StorageReport, storage_report
+from ecs_models.store import ModelStore
+from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.transfer import PullOptions
+from ecs_models.ui import storage_text
+from ecs_models.workers import WorkerPools
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSnapshot:
+    """One worker's reading of the store: the report, the cleanup dry run, saved health."""
+
+    report: StorageReport
+    cleanup: CleanupPlan
+    health: dict[str, ModelHealth]
+
+
+def read_storage(store: ModelStore, settings: StorageSettings) -> StorageSnapshot:
+    """Stat-only (no hashing); blocking, so it runs on a worker."""
+    report = storage_report(
+        store, unused_days=settings.unused_days, partial_max_age_s=settings.partial_max_age_s
+    )
+    plan = plan_cleanup(store, partial_max_age_s=settings.partial_max_age_s)
+    return StorageSnapshot(report, plan, load_health(store))
+
+
+def _import(
+    store: ModelStore, path: Path, counter: ByteCounter, cancel: threading.Event, **kw: Any
+) -> ImportResult:
+    # The archive's size is what the bar measures against: blobs already in the store are
+    # skipped unread, so the bar may finish early rather than stall. A missing file: import
+    # says why in one sentence.
+    with contextlib.suppress(OSError):
+        counter.total = path.expanduser().stat().st_size
+    return import_archive(store, path, on_bytes=counter.add, cancel=cancel, **kw)
+
+
+class StorageSystem(System):
+    """Starts storage jobs for requests, polls them without blocking, and samples the disk."""
+
+    def __init__(self, resources: Resources) -> None:
+        super().__init__()
+        self.store = resources.get(ModelStore)
+        self.config = resources.get(LocalModelConfig)
+        self.manager_settings = resources.get(ManagerSettings)
+        self.settings = resources.get(StorageSettings)
+        self.state = resources.get(StorageState)
+        self.pools = resources.get(WorkerPools)
+        self.inventory = resources.get(InventoryState)
+        # Hashing or copying whole models must not hold the shared chore pool (two threads that
+        # also serve inventory scans and system samples): long jobs get a thread of their own.
+        self.long_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecs-models-storage")
+        self.sampler = DiskSampler(
+            self.store, self._limits(), interval_s=self.settings.disk_interval_s
+        )
+        self._cancels: set[threading.Event] = set()
+        self._inventory_seen = self.inventory.version
+        self._report_again = False
+        self._force_disk = False
+
+    def _limits(self) -> DiskLimits:
+        return DiskLimits.from_resource_limits(self.config.resource_limits)
+
+    # -- the frame -------------------------------------------------------------------------
+    def process(self, dt: float) -> None:
+        self._cancel_requests()
+        self._watch_inventory()
+        self._start_jobs()
+        self._finish_jobs()
+        self._sample_disk()
+
+    def close(self) -> None:
+        """Stop running jobs at their next chunk and wait for the storage thread."""
+        for cancel in list(self._cancels):
+            cancel.set()
+        self.long_pool.shutdown(wait=True, cancel_futures=True)
+
+    def _cancel_requests(self) -> None:
+        requests = esper.get_component(StorageCancelRequest)
+        if not requests:
+            return
+        for ent, _ in list(requests):
+            esper.delete_entity(ent)
+        for _, job in esper.get_component(StorageJob):
+            if job.kind in LONG_JOBS:
+                job.cancel.set()
+                job.future.cancel()  # only succeeds when it has not started
+
+    def _watch_inventory(self) -> None:
+        # Installs and removals (from any tab) change the report: mark it stale, and refresh
+        # now only when someone is looking.
+        if self.inventory.version != self._inventory_seen:
+            self._inventory_seen = self.inventory.version
+            self.state.report_stale = True
+            if self.state.visible:
+                self.request(StorageJobKind.REPORT)
+
+    @staticmethod
+    def request(kind: StorageJobKind, *names: str) -> None:
+        esper.create_entity(StorageJobRequest(kind, tuple(names)))
+
+    # -- starting --------------------------------------------------------------------------
+    def _running(self, kinds: frozenset[StorageJobKind]) -> StorageJob | None:
+        for _, job in esper.get_component(StorageJob):
+            if job.kind in kinds:
+                return job
+        return None
+
+    def _start_jobs(self) -> None:
+        requests = esper.get_component(StorageJobRequest)
+        if not requests:
+            return
+        for ent, request in list(requests):
+            esper.delete_entity(ent)
+            if request.kind is StorageJobKind.REPORT:
+                self._start_report()
+            elif request.kind is StorageJobKind.CLEAN:
+                self._start_clean()
+            else:
+                self._start_long(request)
+
+    def _start_report(self) -> None:
+        if self._running(frozenset({StorageJobKind.REPORT})) is not None:
+            self._report_again = True  # the store changed while it was read: read it again
+            return
+        future = self.pools.chores.submit(read_storage, self.store, self.settings)
+        self._add(StorageJobKind.REPORT, future, threading.Event(), "Reading the store")
+
+    def _start_clean(self) -> None:
+        if self._running(frozenset({StorageJobKind.CLEAN})) is not None:
+            return
+        cancel = threading.Event()
+        future = self.pools.chores.submit(
+            clean, self.store, partial_max_age_s=self.settings.partial_max_age_s, cancel=cancel
+        )
+        self._add(StorageJobKind.CLEAN, future, cancel, "Cleaning up")
+
+    def _start_long(self, request: StorageJobRequest) -> None:
+        busy = self._running(LONG_JOBS)
+        if busy is not None:
+            post_error(f"Wait for the running {busy.kind.value} to finish, or cancel it.")
+            return
+        cancel = threading.Event()
+        names = request.model_names
+        host = self.manager_settings.default_host
+        submit = self.long_pool.submit
+        progress: Callable[[], tuple[int, int]]
+        if request.kind is StorageJobKind.VERIFY:
+            meter = HealthProgress()
+            future: Future[Any] = submit(
+                check_health,
+                self.store,
+                list(names) or None,
+                progress=meter,
+                cancel=cancel,
+                default_host=host,
+            )
+            progress = lambda: meter.snapshot()[:2]  # noqa: E731
+            label = "Verifying " + (storage_text.plural(len(names), "model") if names else "all")
+        elif request.kind is StorageJobKind.REPAIR:
+            pull = PullProgress("repair")
+            before = HealthReport([self.state.health[n] for n in names if n in self.state.health])
+            options = PullOptions(insecure=self.manager_settings.insecure, default_host=host)
+            future = submit(
+                repair,
+                self.store,
+                report=before,
+                progress=pull,
+                cancel=cancel,
+                options=options,
+                default_host=host,
+            )
+            progress = lambda: _pull_bytes(pull)  # noqa: E731
+            label = "Repairing " + storage_text.plural(len(names), "model")
+        elif request.kind is StorageJobKind.EXPORT:
+            name = names[0]
+            model = self.config.installed_models.get(name)
+            counter = ByteCounter(model.size if model is not None else 0)
+            future = submit(
+                export_model,
+                self.store,
+                name,
+                Path(request.path).expanduser(),
+                compress="zstd" if request.compress else None,
+                on_bytes=counter.add,
+                cancel=cancel,
+                default_host=host,
+            )
+            progress = counter.read
+            label = "Exporting " + (model.display if model is not None else name)
+        else:
+            counter = ByteCounter(0)
+            future = submit(
+                _import,
+                self.store,
+                Path(request.path),
+                counter,
+                cancel,
+                limits=self.config.resource_limits,
+                default_host=host,
+            )
+            progress = counter.read
+            label = f"Importing {Path(request.path).name}"
+        self._add(request.kind, future, cancel, label, progress, names)
+
+    def _add(
+        self,
+        kind: StorageJobKind,
+        future: Future[Any],
+        cancel: threading.Event,
+        label: str,
+        progress: Callable[[], tuple[int, int]] | None = None,
+        names: tuple[str, ...] = (),
+    ) -> None:
+        self._cancels.add(cancel)
+        esper.create_entity(
+            StorageJob(kind, future, cancel, label, time.monotonic(), progress, names)
+        )
+
+    # -- finishing -------------------------------------------------------------------------
+    def _finish_jobs(self) -> None:
+        for ent, job in list(esper.get_component(StorageJob)):
+            if not job.future.done():
+                continue
+            esper.delete_entity(ent)
+            self._cancels.discard(job.cancel)
+            if job.future.cancelled():
+                post_notice(f"The {job.kind.value} was cancelled before it started.")
+                continue
+            error = job.future.exception()
+            if error is not None:
+                self._failed(job, error)
+            else:
+                self._apply(job, job.future.result())
+
+    def _failed(self, job: StorageJob, error: BaseException) -> None:
+        if isinstance(error, OperationCancelledError | PullCancelledError):
+            post_notice(f"The {job.kind.value} was cancelled; nothing half-done was kept.")
+        elif isinstance(error, EcsModelsError):
+            post_error(f"The {job.kind.value} failed: {str(error).rstrip('.')}.")
+        else:
+            post_error(f"The {job.kind.value} failed: {error.__class__.__name__}: {error}.")
+        if job.kind in (StorageJobKind.REPAIR, StorageJobKind.CLEAN, StorageJobKind.IMPORT):
+            self._store_changed()
+        elif job.kind is StorageJobKind.REPORT and self._report_again:
+            self._report_again = False
+            self.request(StorageJobKind.REPORT)
+
+    def _apply(self, job: StorageJob, result: Any) -> None:
+        kind = job.kind
+        if kind is StorageJobKind.REPORT:
+            self._apply_report(result)
+        elif kind is StorageJobKind.CLEAN:
+            post_notice(storage_text.clean_notice(result))
+            self._store_changed()
+        elif kind is StorageJobKind.VERIFY:
+            self._apply_verify(job, result)
+        elif kind is StorageJobKind.REPAIR:
+            self._apply_repair(result)
+        elif kind is StorageJobKind.EXPORT:
+            self._apply_export(result)
+        else:
+            self._apply_import(result)
+
+    def _apply_report(self, snapshot: StorageSnapshot) -> None:
+        self.state.report = snapshot.report
+        self.state.cleanup = snapshot.cleanup
+        self.state.health = snapshot.health
+        self.state.report_changed()
+        self.state.health_changed()
+        if self._report_again:
+            self._report_again = False
+            self.request(StorageJobKind.REPORT)
+
+    def _apply_verify(self, job: StorageJob, report: HealthReport) -> None:
+        results = {m.name: m for m in report.models}
+        if job.model_names:
+            self.state.health.update(results)
+        else:
+            self.state.health = results
+        self.state.health_changed()
+        _post(*storage_text.verify_notice(report))
+
+    def _apply_repair(self, result: RepairResult) -> None:
+        if result.after is not None:
+            self.state.health.update({m.name: m for m in result.after.models})
+            self.state.health_changed()
+        _post(*storage_text.repair_notice(result))
+        self._store_changed()
+
+    def _apply_export(self, result: ExportResult) -> None:
+        post_notice(storage_text.export_notice(result))
+        if _same_filesystem(result.path, self.store.root):
+            self._force_disk = True
+
+    def _apply_import(self, result: ImportResult) -> None:
+        post_notice(storage_text.import_notice(result))
+        esper.create_entity(InventoryRefreshRequest())
+        self._store_changed()
+
+    def _store_changed(self) -> None:
+        self.request(StorageJobKind.REPORT)
+        self._force_disk = True
+
+    # -- disk ------------------------------------------------------------------------------
+    def _sample_disk(self) -> None:
+        state = self.state
+        pending = state.disk_pending
+        if pending is not None:
+            if not pending.done():
+                return
+            state.disk_pending = None
+            if not pending.cancelled() and pending.exception() is None:
+                state.disk = pending.result()
+        # Only the Storage view draws the gauge: sample while it is on show (or when forced).
+        now = time.monotonic()
+        if not (state.visible or self._force_disk):
+            return
+        if now < state.next_disk_at and not self._force_disk:
+            return
+        state.next_disk_at = now + self.settings.disk_interval_s
+        self.sampler.set_limits(self._limits())  # the host may change ResourceLimits live
+        self._force_disk = False
+        state.disk_pending = self.pools.chores.submit(self.sampler.sample, force=True)
+
+    def refresh_disk(self) -> None:
+        self._force_disk = True
+
+
+def _post(text: str, error: bool) -> None:
+    if error:
+        post_error(text)
+    else:
+        post_notice(text)
+
+
+def _pull_bytes(progress: PullProgress) -> tuple[int, int]:
+    snap = progress.snapshot()
+    return snap.completed, snap.total
+
+
+def _same_filesystem(path: Path, root: Path) -> bool:
+    try:
+        return os.stat(path).st_dev == os.stat(root).st_dev
+    except OSError:
+        return False
