@@ -25,10 +25,11 @@ from ecs_models.systems.installation import InstallationSystem
 from ecs_models.systems.lifecycle import LifecycleSystem
 from ecs_models.systems.performance import PerformanceSystem
 from ecs_models.systems.ui import UISystem
-from ecs_models.ui.area import AreaContext
+from ecs_models.ui.area import AreaContext, AreaView
 from ecs_models.ui.areas import build_areas
 from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.panel import ModelManagerView
+from ecs_models.ui.sleep import SleepingView
 from ecs_models.ui.tab_bar import TabBar, split_rect
 from ecs_models.ui.visibility import kill
 from ecs_models.workers import WorkerPools
@@ -95,6 +96,9 @@ class ModelManagementPlugin:
         for area in self.areas:
             for system_set, system in area.systems:
                 self.schedule.add_system(system_set, system)
+        self._sleepers = {title: SleepingView(manager, view) for title, view in self._views()}
+        for area in self.areas:
+            self._sleepers[area.title].sleep()
         if not paint_background:
             # The host clears the screen itself each frame (the standalone window does).
             for element in (self.view, self.tab_bar, *(area.view for area in self.areas)):
@@ -135,21 +139,27 @@ class ModelManagementPlugin:
         return handled
 
     def show_tab(self, title: str) -> None:
-        """Show one area (or the Models view) and hide the others."""
+        """Show one area (or the Models view) and hide the others, which go to sleep."""
         if self.tab_bar is not None:
             self.tab_bar.select(title)
+        for view_title, view in self._views():
+            sleeper = self._sleepers[view_title]
+            if view_title == title:
+                sleeper.wake()
+                view.show()
+            else:
+                view.hide()
+                if not sleeper.asleep:
+                    sleeper.sleep()
         if title == MODELS_TAB:
-            self.view.show()
             self.view.focus_entry()
-        else:
-            self.view.hide()
         for area in self.areas:
             if area.title == title:
-                area.view.show()
                 for callback in area.on_show:
                     callback()
-            else:
-                area.view.hide()
+
+    def _views(self) -> list[tuple[str, AreaView]]:
+        return [(MODELS_TAB, self.view), *((area.title, area.view) for area in self.areas)]
 
     def update(self, dt: float) -> None:
         """Run the chained system sets once, in the plugin's own world."""
