@@ -12,6 +12,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.catalog import CATEGORIES, SIZE_BUCKETS
 from ecs_models.components.discover import DiscoverMode
 from ecs_models.ui import discover_intents as di
+from ecs_models.ui.claim import claim_event
 from ecs_models.ui.discover_layout import DETAIL_LINES, DiscoverLayout, compute_layout
 from ecs_models.ui.discover_list import KeyedList
 from ecs_models.ui.visibility import hide, show
@@ -127,26 +128,10 @@ class DiscoverView(pygame_gui.elements.UIPanel):
     def focus_entry(self) -> None:
         self.manager.set_focus_set(self.entry)
 
-    def owns(self, element: object) -> bool:
-        probe: object | None = element
-        for _ in range(32):
-            if probe is None:
-                return False
-            if probe is self or probe is self.get_container():
-                return True
-            parent = getattr(probe, "parent_element", None)
-            probe = parent if parent is not None else getattr(probe, "ui_container", None)
-        return False
-
     def handle_event(self, event: pygame.event.Event) -> bool:
-        element = getattr(event, "ui_element", None)
+        handled, element = claim_event(self, event)
         if element is None:
-            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
-                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
-                return bool(self.visible and self.rect.collidepoint(pos))
-            return False
-        if not self.owns(element):
-            return False
+            return handled
         if event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and element is self.entry:
             self.intents.append(di.QueryChanged(self.entry.get_text()))
         elif event.type == pygame_gui.UI_BUTTON_PRESSED:

@@ -13,6 +13,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
 from ecs_models.ui.background import DroppableBackground
+from ecs_models.ui.claim import claim_event
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.task_row import TaskRow
@@ -144,30 +145,11 @@ class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
     def focus_entry(self) -> None:
         self.manager.set_focus_set(self.entry)
 
-    def owns(self, element: object) -> bool:
-        """True when `element` is one of this panel's widgets or a part of one."""
-        seen = 0
-        probe: object | None = element
-        while probe is not None and seen < 32:
-            if probe is self or probe is self.get_container():
-                return True
-            parent = getattr(probe, "parent_element", None)
-            if parent is None:
-                parent = getattr(probe, "ui_container", None)
-            probe = parent
-            seen += 1
-        return False
-
     def handle_event(self, event: pygame.event.Event) -> bool:
         """Turn this panel's UI events into intents; True when the event was ours."""
-        element = getattr(event, "ui_element", None)
+        handled, element = claim_event(self, event)
         if element is None:
-            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
-                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
-                return bool(self.visible and self.rect.collidepoint(pos))
-            return False
-        if not self.owns(element):
-            return False
+            return handled
         if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.entry:
             self.intents.append(intents.InstallPressed(self.entry.get_text()))
         elif event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and element is self.entry:

@@ -9,6 +9,7 @@ import pygame_gui
 from pygame_gui.core import ObjectID
 
 from ecs_models.ui.background import DroppableBackground
+from ecs_models.ui.claim import claim_event
 from ecs_models.ui.performance_chart import Series, StatsChart
 from ecs_models.ui.performance_gauge import Gauge
 from ecs_models.ui.performance_intents import (
@@ -94,26 +95,10 @@ class PerformanceView(DroppableBackground, pygame_gui.elements.UIPanel):
         self._notice: tuple[str, bool] = ("", False)
 
     # -- input -------------------------------------------------------------------------
-    def owns(self, element: object) -> bool:
-        probe: object | None = element
-        for _ in range(32):
-            if probe is None:
-                return False
-            if probe is self or probe is self.get_container():
-                return True
-            parent = getattr(probe, "parent_element", None)
-            probe = parent if parent is not None else getattr(probe, "ui_container", None)
-        return False
-
     def handle_event(self, event: pygame.event.Event) -> bool:
-        element = getattr(event, "ui_element", None)
+        handled, element = claim_event(self, event)
         if element is None:
-            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
-                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
-                return bool(self.visible and self.rect.collidepoint(pos))
-            return False
-        if not self.owns(element):
-            return False
+            return handled
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             if element is self.benchmark_button:
                 self.intents.append(BenchmarkPressed())

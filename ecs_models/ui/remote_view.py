@@ -11,6 +11,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.hosts import HostStatus
 from ecs_models.ui import remote_intents as ri
+from ecs_models.ui.claim import claim_event
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.panel import TaskRowView
 from ecs_models.ui.remote_hosts import HostCard, host_lines
@@ -123,27 +124,10 @@ class RemoteView(pygame_gui.elements.UIPanel):
         )
 
     # -- input ---------------------------------------------------------------------------
-    def owns(self, element: object) -> bool:
-        """True when `element` is one of this view's widgets or a part of one."""
-        probe: object | None = element
-        for _ in range(32):
-            if probe is None:
-                return False
-            if probe is self or probe is self.get_container():
-                return True
-            parent = getattr(probe, "parent_element", None)
-            probe = parent if parent is not None else getattr(probe, "ui_container", None)
-        return False
-
     def handle_event(self, event: pygame.event.Event) -> bool:
-        element = getattr(event, "ui_element", None)
+        handled, element = claim_event(self, event)
         if element is None:
-            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
-                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
-                return bool(self.visible and self.rect.collidepoint(pos))
-            return False
-        if not self.owns(element):
-            return False
+            return handled
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:

@@ -12,24 +12,13 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.disk import DiskStatus
 from ecs_models.ui import storage_intents as intents
+from ecs_models.ui.claim import claim_event
 from ecs_models.ui.progress_bar import TransferProgressBar
 from ecs_models.ui.storage_gauge import DiskGauge
 from ecs_models.ui.storage_layout import StorageLayout, compute_storage_layout
 from ecs_models.ui.visibility import hide, show
 
 PATH_PLACEHOLDER = "Archive path, e.g. ~/model.tar"
-
-
-def _owned_by(element: object, roots: tuple[object, ...]) -> bool:
-    probe: object | None = element
-    for _ in range(32):
-        if probe is None:
-            return False
-        if any(probe is root for root in roots):
-            return True
-        parent = getattr(probe, "parent_element", None)
-        probe = parent if parent is not None else getattr(probe, "ui_container", None)
-    return False
 
 
 class StorageView(pygame_gui.elements.UIPanel):
@@ -118,14 +107,9 @@ class StorageView(pygame_gui.elements.UIPanel):
 
     # -- input -------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> bool:
-        element = getattr(event, "ui_element", None)
+        handled, element = claim_event(self, event)
         if element is None:
-            if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEWHEEL):
-                pos = getattr(event, "pos", None) or pygame.mouse.get_pos()
-                return bool(self.visible and self.rect.collidepoint(pos))
-            return False
-        if not _owned_by(element, (self, self.get_container())):
-            return False
+            return handled
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.path_entry:
