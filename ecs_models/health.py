@@ -16,6 +16,7 @@ from typing import Any
 
 from ecs_models.errors import EcsModelsError, ModelNotFoundError, OperationCancelledError
 from ecs_models.gguf import read_gguf_info, validate_structure
+from ecs_models.health_smoke import smoke_generate, smoke_unavailable_reason
 from ecs_models.locking import FileLock
 from ecs_models.manifest import Layer
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
@@ -33,6 +34,7 @@ class FindingKind(enum.Enum):
     DIGEST = "digest"
     GGUF = "gguf"  # the bytes match their digest but are not a valid GGUF
     CONFIG = "config"  # the config blob disagrees with the model or is not JSON
+    RUNTIME = "runtime"  # a smoke generation failed: llama.cpp did not load it or gave no tokens
 
 
 REPAIRABLE = frozenset({FindingKind.MISSING, FindingKind.SIZE, FindingKind.DIGEST})
@@ -76,6 +78,7 @@ class ModelHealth:
     findings: list[Finding] = field(default_factory=list)
     hashed: bool = True  # False when only sizes were checked
     bytes_hashed: int = 0
+    smoke: str | None = None  # "passed" or "failed" when a smoke generation ran, else None
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,7 @@ class ModelHealth:
             "ok": self.ok,
             "hashed": self.hashed,
             "bytes_hashed": self.bytes_hashed,
+            "smoke": self.smoke,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -107,6 +111,7 @@ class ModelHealth:
             findings=[Finding.from_json(f) for f in doc.get("findings", [])],
             hashed=bool(doc.get("hashed", True)),
             bytes_hashed=int(doc.get("bytes_hashed", 0)),
+            smoke=doc.get("smoke") if doc.get("smoke") in ("passed", "failed") else None,
         )
 
 
@@ -115,6 +120,8 @@ class HealthReport:
     models: list[ModelHealth] = field(default_factory=list)
     bytes_hashed: int = 0
     seconds: float = 0.0
+    smoke_requested: bool = False
+    smoke_skipped: str | None = None  # why no smoke generation ran although one was asked for
 
     @property
     def ok(self) -> bool:
@@ -125,6 +132,7 @@ class HealthReport:
             "ok": self.ok,
             "bytes_hashed": self.bytes_hashed,
             "seconds": round(self.seconds, 3),
+            "smoke": {"requested": self.smoke_requested, "skipped": self.smoke_skipped},
             "models": [m.to_json() for m in self.models],
         }
 
@@ -281,9 +289,15 @@ def check_health(
     workers: int | None = None,
     default_host: str = DEFAULT_HOST,
     save: bool = True,
+    smoke: bool = False,
+    smoke_quiet: bool = False,
 ) -> HealthReport:
     """Check models (all, with unreadable manifests, when names is None); blocking, so call it
     on a worker thread. Each distinct blob is hashed once across all models.
+
+    `smoke` also generates a few tokens with llama.cpp from each otherwise healthy GGUF model
+    (skipped, with the reason in the report, when no runtime is installed); `smoke_quiet` hides
+    llama.cpp's own log lines by redirecting the whole process's stdout/stderr meanwhile.
 
     Results are saved per model in the state dir (`load_health` reads them back).
     """
@@ -381,12 +395,44 @@ def check_health(
             store, model, architectures, stat_problem, content_problem
         )
         report.models.append(health)
+    if smoke:
+        _smoke(store, models, report, gguf_findings, quiet=smoke_quiet, cancel=cancel)
     report.models += broken
     report.bytes_hashed = sum(layers[d].size for d in actual)
     report.seconds = time.monotonic() - started
     if save:
         save_health(store, report.models, replace_all=names is None)
     return report
+
+
+def _smoke(
+    store: ModelStore,
+    models: list[InstalledModel],
+    report: HealthReport,
+    gguf_findings: dict[str, list[str]],
+    *,
+    quiet: bool,
+    cancel: threading.Event | None,
+) -> None:
+    """Smoke-generate with every model whose blobs passed and whose model layer is a valid GGUF."""
+    report.smoke_requested = True
+    report.smoke_skipped = smoke_unavailable_reason()
+    if report.smoke_skipped is not None:
+        return
+    wanted: dict[str, tuple[ModelHealth, str]] = {}
+    for model, health in zip(models, report.models, strict=True):
+        layer = model.manifest.layer_of_kind("model")
+        # gguf_findings holds only blobs that passed size and sha256; [] means a valid GGUF.
+        if health.ok and layer is not None and gguf_findings.get(layer.digest) == []:
+            wanted[health.display] = (health, layer.digest)
+    outcome = smoke_generate(
+        store, [(name, digest) for name, (_, digest) in wanted.items()], quiet=quiet, cancel=cancel
+    )
+    for name, why in outcome.items():
+        health, digest = wanted[name]
+        health.smoke = "passed" if why is None else "failed"
+        if why is not None:
+            health.findings.append(Finding(FindingKind.RUNTIME, why, digest=digest, layer="model"))
 
 
 def _config_findings(

