@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_models.catalog import CatalogEntry, CatalogResult, Recommendation, SearchIndex
+from ecs_models.fit import FitReport
 from ecs_models.manifest import Manifest
 from ecs_models.memory import FitVerdict, MachineMemory
 from ecs_models.updates import UpdateChecker, UpdateStatus
@@ -42,6 +44,13 @@ class TagsLoadRequest:
 
 
 @dataclass(slots=True)
+class HeaderFitRequest:
+    """Read the GGUF header of one install candidate (a full name) for its real fit."""
+
+    reference: str
+
+
+@dataclass(slots=True)
 class UpdateCheckRequest:
     """Ask the registries whether installed models changed; fresh drops remembered answers."""
 
@@ -71,6 +80,7 @@ class JobKind(enum.StrEnum):
     CHECK = "update check"
     PIN = "pin"
     AFTER_UPDATE = "after update"
+    HEADER_FIT = "header fit"
 
 
 @dataclass(slots=True)
@@ -114,6 +124,31 @@ class CatalogLoad:
     recommendations: tuple[Recommendation, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderFit:
+    """The header fit of one reference, or why its header could not be read."""
+
+    reference: str
+    report: FitReport | None
+    error: str | None = None
+
+
+class HeaderFitCache:
+    """Reports by (name, manifest digest): a tag moved to a new build is read again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # filled from worker threads
+        self._reports: dict[tuple[str, str], FitReport] = {}
+
+    def get(self, name: str, digest: str) -> FitReport | None:
+        with self._lock:
+            return self._reports.get((name, digest))
+
+    def put(self, name: str, digest: str, report: FitReport) -> None:
+        with self._lock:
+            self._reports[(name, digest)] = report
+
+
 @dataclass(slots=True)
 class DiscoverData:
     """Resource: what the workers found. `version` grows on every change the view must show."""
@@ -128,6 +163,9 @@ class DiscoverData:
     checking: bool = False
     checked: bool = False
     checker: UpdateChecker = field(default_factory=UpdateChecker)
+    # The header fit last read per reference; header_cache keeps reports by name + digest.
+    header_fits: dict[str, HeaderFit] = field(default_factory=dict)
+    header_cache: HeaderFitCache = field(default_factory=HeaderFitCache)
     version: int = 0
 
     def changed(self) -> None:

@@ -14,6 +14,8 @@ from ecs_models.components.discover import (
     DiscoverData,
     DiscoverJob,
     DiscoverPanel,
+    HeaderFit,
+    HeaderFitRequest,
     JobKind,
     PendingUpdate,
     PinRequest,
@@ -32,6 +34,7 @@ from ecs_models.schedule import System
 from ecs_models.store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.ui import discover_jobs as jobs
+from ecs_models.ui.discover_fit import load_header_fit
 from ecs_models.updates import UNKNOWN, UpdateStatus
 from ecs_models.workers import WorkerPools
 
@@ -144,6 +147,17 @@ class DiscoverWorkSystem(System):
                     self.settings,
                     fresh=check.fresh,
                 )
+        for ent, fit in list(esper.get_component(HeaderFitRequest)):
+            esper.delete_entity(ent)
+            if not self._running(JobKind.HEADER_FIT, fit.reference):
+                self._submit(
+                    JobKind.HEADER_FIT,
+                    fit.reference,
+                    load_header_fit,
+                    data.header_cache,
+                    fit.reference,
+                    self.settings,
+                )
         for ent, pin in list(esper.get_component(PinRequest)):
             esper.delete_entity(ent)
             self._submit(JobKind.PIN, pin.model_name, jobs.set_pin, self.store, *_pin_args(pin))
@@ -167,6 +181,9 @@ class DiscoverWorkSystem(System):
                 self._apply_pin(*job.future.result())
             elif job.kind is JobKind.AFTER_UPDATE:
                 self._apply_after_update(job.key, *job.future.result())
+            elif job.kind is JobKind.HEADER_FIT:
+                fit: HeaderFit = job.future.result()
+                self.data.header_fits[fit.reference] = fit
             self.data.changed()
 
     def _failed(self, job: DiscoverJob, error: BaseException) -> None:
@@ -188,6 +205,9 @@ class DiscoverWorkSystem(System):
         elif job.kind is JobKind.CHECK:
             data.checking = False
             post_error(f"Checking for updates failed: {detail}.")
+        elif job.kind is JobKind.HEADER_FIT:
+            # Offline or a registry without the model: the size-based estimate stays, with why.
+            data.header_fits[job.key] = HeaderFit(job.key, None, detail)
         elif job.kind is JobKind.PIN:
             post_error(f"Could not change the pin of {_display(job.key)}: {detail}.")
         else:

@@ -10,6 +10,7 @@ from ecs_models.components.discover import (
     DiscoverData,
     DiscoverMode,
     DiscoverPanel,
+    HeaderFitRequest,
     PendingUpdate,
     PinRequest,
     TagRow,
@@ -27,6 +28,7 @@ from ecs_models.schedule import System
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.ui import discover_intents as di
 from ecs_models.ui import discover_text as text
+from ecs_models.ui.discover_fit import header_failed_lines, header_fit_lines
 from ecs_models.ui.discover_jobs import pull_reference
 from ecs_models.ui.discover_view import DiscoverView
 
@@ -57,6 +59,7 @@ class DiscoverUISystem(System):
         self._entries_of: object = None
         self._inventory_seen = -1
         self._status_key: tuple[object, ...] = ()
+        self._fit_asked: str | None = None
 
     def process(self, dt: float) -> None:
         for intent in self.view.drain_intents():
@@ -145,6 +148,24 @@ class DiscoverUISystem(System):
             wanted = default.name if default is not None else (rows[0].name if rows else "latest")
         row = next((r for r in rows if r.name == wanted), None)
         return wanted, row
+
+    def _ask_header_fit(self, row: TagRow | None) -> None:
+        """A new install candidate is shown: read its real shape off-frame (cached by digest)."""
+        if row is None or (row.cloud and row.size is None) or row.reference == self._fit_asked:
+            return
+        self._fit_asked = row.reference
+        esper.create_entity(HeaderFitRequest(row.reference))
+
+    def _fit_lines(self, row: TagRow | None, width: int) -> list[str]:
+        """The header fit when it arrived; else the size-based one, with why the header is not."""
+        fit = self.data.header_fits.get(row.reference) if row is not None else None
+        if fit is not None and fit.report is not None:
+            return header_fit_lines(fit, width)
+        lines = text.fit_details(row, width)
+        if lines and fit is not None and fit.error is not None:
+            # The size-based verdict stays; the note takes the place of its breakdown.
+            lines = lines[:1] + header_failed_lines(fit.error, width)
+        return lines
 
     def _install(self) -> None:
         entry = self._entry(self.panel.selected_entry)
@@ -300,7 +321,8 @@ class DiscoverUISystem(System):
         tag, row = self._chosen_tag(entry)
         lines = text.entry_details(entry, width, pick)
         if pick is None:
-            lines += text.fit_details(row, width)
+            self._ask_header_fit(row)
+            lines += self._fit_lines(row, width)
         view.show_details(lines)
         tags = data.tags if data.tags is not None and data.tags.entry_name == entry.name else None
         if data.tags_loading == entry.name and tags is None:

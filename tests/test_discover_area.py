@@ -10,6 +10,7 @@ from typing import Any
 import pygame
 import pytest
 from panel_harness import PanelHarness
+from support.faults import CuttingProxy
 from support.model_builder import (
     MIB,
     PushedModel,
@@ -21,10 +22,13 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.components.discover import DiscoverData, DiscoverMode
+from ecs_models.components.discover import DiscoverData, DiscoverJob, DiscoverMode, JobKind
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.model import InstalledModelEntry
+from ecs_models.fit import fit_remote
+from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
+from ecs_models.registry import RegistryClient
 from ecs_models.store import ModelStore
 from ecs_models.ui.discover_view import DiscoverView
 from ecs_models.update_state import history, pinned_models
@@ -168,6 +172,15 @@ def test_selecting_a_result_lists_its_tags_with_sizes_and_fit(panel: PanelHarnes
     click_row(panel, view.tags, "70b")
     assert view.install_button.text == "Install llama3.1:70b"
     assert any("70b" in label.text for label in view.detail_labels)
+    # ollama.com's registry is unreachable here: the size-based estimate stays, and says why.
+    panel.run_until(lambda: "could not be read" in details_text(view), timeout=30)
+    lines = [label.text for label in view.detail_labels]
+    assert any(line.startswith("70b: too large") for line in lines)
+    assert (
+        "(estimated from the download size; the header could not be read: Could not reach "
+        "registry.ollama.ai"
+    ) in details_text(view)
+    assert "from the model's header" not in details_text(view)
 
 
 # -- a private registry's catalog, installs and updates -------------------------------------------
@@ -247,6 +260,76 @@ def test_install_from_a_private_registry_catalog_shows_in_the_models_tab(
     assert [r.action for r in history(ModelStore(models_dir), parse_model_name(model.name))] == [
         "install"
     ]
+
+
+def details_text(view: DiscoverView) -> str:
+    """The detail lines as one text: long sentences wrap over several labels."""
+    return " ".join(label.text for label in view.detail_labels if label.text)
+
+
+def header_fit_jobs(h: PanelHarness) -> int:
+    return sum(1 for _, j in h.query(DiscoverJob) if j.kind is JobKind.HEADER_FIT)
+
+
+def test_selecting_a_tag_reads_only_its_header_for_the_real_fit(
+    offline_web: Path, models_dir: Path, proxy: CuttingProxy, unique_repo: str
+) -> None:
+    # 4 layers x 4 KV heads x (32 + 32) x 2048 tokens x 2 bytes (f16) = 4 MiB of KV cache.
+    gguf = cached_gguf(
+        48 * MIB, 51, n_layers=4, n_embd=256, n_head=8, n_head_kv=4, ctx=2048, vocab=64
+    )
+    model = push_model(proxy, unique_repo, "latest", [gguf_layer(gguf)])
+    small = push_model(proxy, unique_repo, "q8", [gguf_layer(cached_gguf(MIB, 52))])
+    blob_size = gguf.stat().st_size
+    h = PanelHarness(models_dir, proxy.host)
+    try:
+        view = open_discover(h)
+        choose_source(h, view, proxy.host)
+        h.run_until(
+            lambda: (c := data_of(h).catalog) is not None and c.result.source == proxy.host,
+            timeout=30,
+        )
+        key = f"{proxy.host}/{unique_repo}"
+        latest, q8 = key + ":latest", key + ":q8"
+        type_into(h, view.entry, unique_repo.split("/")[1])
+        proxy.reset_counters()
+        # Choosing the result shows its default tag, the install candidate: its header is read.
+        click_row(h, view.results, key)
+        h.run_until(lambda: latest in data_of(h).header_fits, timeout=30)
+        h.settle()
+        shown = data_of(h).header_fits[latest]
+        assert shown.error is None and shown.report is not None
+        report = shown.report
+        # Only the header travelled (with the tag list and manifests): far below 1 % of the blob.
+        blob_gets = [r for r in proxy.requests if f"/blobs/{model.blobs[0].digest}" in r.target]
+        assert blob_gets and all(r.range for r in blob_gets)
+        assert proxy.bytes_to_client <= blob_size // 100
+        assert report.header_bytes_fetched < blob_size // 100
+        with RegistryClient(insecure=True) as client:
+            expected = fit_remote(model.name, client, machine=report.machine)
+        assert report.estimate == expected.estimate and report.verdict == expected.verdict
+        assert report.estimate.kv_cache_bytes == 4 * MIB
+        assert report.estimate.context_length == 2048
+        verdict = expected.verdict
+        assert (
+            f"Fit (from the model's header): {verdict.verdict} — needs "
+            f"{human_bytes(verdict.needed)} for 2048 tokens, {human_bytes(verdict.available)} free"
+        ) in details_text(view)
+        lines = [label.text for label in view.detail_labels]
+        assert not any(line.startswith("latest: ") for line in lines), "size line replaced"
+        # Another tag, then back: the cache (by name and digest) answers after a manifest HEAD.
+        click_row(h, view.tags, "q8")
+        h.run_until(lambda: q8 in data_of(h).header_fits, timeout=30)
+        q8_report = data_of(h).header_fits[q8].report
+        assert q8_report is not None and q8_report.model_blob_size == small.blobs[0].size
+        proxy.reset_counters()
+        click_row(h, view.tags, "latest")
+        h.run_until(lambda: bool(proxy.requests) and header_fit_jobs(h) == 0, timeout=30)
+        h.settle()
+        assert data_of(h).header_fits[latest].report is report
+        assert [r.method for r in proxy.requests] == ["HEAD"]
+    finally:
+        h.close()
 
 
 def install_directly(store: ModelStore, name: str) -> None:
