@@ -15,6 +15,7 @@ from ecs_models.ui import discover_intents as di
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.discover_layout import DETAIL_LINES, DiscoverLayout, compute_layout
 from ecs_models.ui.discover_list import KeyedList
+from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import hide, show
 
 PLACEHOLDER = "Search models (typos are fine)"
@@ -39,20 +40,14 @@ def _button(manager: Any, box: Any, rect: pygame.Rect, text: str, **kwargs: Any)
     )
 
 
-class DiscoverView(pygame_gui.elements.UIPanel):
+class DiscoverView(ManagerPanel):
     """Widgets only: events become intents, and setters skip content already on screen."""
 
     def __init__(
         self, manager: pygame_gui.UIManager, rect: pygame.Rect, sources: Sequence[str]
     ) -> None:
         manager.get_theme().load_theme(THEME)
-        super().__init__(
-            relative_rect=rect,
-            starting_height=1,
-            manager=manager,
-            object_id=ObjectID(object_id="#ecsm_panel"),
-        )
-        self.manager = manager
+        super().__init__(manager, rect)
         self.intents: list[di.DiscoverIntent] = []
         self.layout = compute_layout(*self.get_container().get_rect().size)
         box = self.get_container()
@@ -268,8 +263,7 @@ class DiscoverView(pygame_gui.elements.UIPanel):
 
     # -- geometry ----------------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
-        self.set_relative_position(rect.topleft)
-        self.set_dimensions(rect.size)
+        self.move_to(rect)
         self.layout = compute_layout(*self.get_container().get_rect().size)
         self._apply_layout(self.layout)
 
@@ -292,6 +286,4 @@ class DiscoverView(pygame_gui.elements.UIPanel):
             *zip(self.detail_labels, lay.details, strict=True),
             *zip(self.update_buttons, lay.update_buttons, strict=True),
         ]
-        for element, rect in placed:
-            element.set_relative_position(rect.topleft)
-            element.set_dimensions(rect.size)
+        place(placed)

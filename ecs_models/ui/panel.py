@@ -12,11 +12,11 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
-from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.task_row import TaskRow
+from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import hide, show
 
 PLACEHOLDER = "Enter a model name"
@@ -33,7 +33,7 @@ class TaskRowView:
     finished: bool
 
 
-class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
+class ModelManagerView(ManagerPanel):
     """All widgets of the manager; `intents` collects what the user did since the last drain.
 
     Setters compare with what is already shown: pygame_gui rebuilds text and lists expensively
@@ -41,13 +41,7 @@ class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
     """
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
-        super().__init__(
-            relative_rect=rect,
-            starting_height=1,
-            manager=manager,
-            object_id=ObjectID(object_id="#ecsm_panel"),
-        )
-        self.manager = manager
+        super().__init__(manager, rect)
         self.intents: list[intents.UiIntent] = []
         self.layout = compute_layout(*self.get_container().get_rect().size)
         box = self.get_container()
@@ -306,8 +300,7 @@ class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
     # -- geometry ----------------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
         """Follow the window: move and size every widget by the layout of the new size."""
-        self.set_relative_position(rect.topleft)
-        self.set_dimensions(rect.size)
+        self.move_to(rect)
         self.layout = compute_layout(*self.get_container().get_rect().size)
         self._apply_layout(self.layout)
 
@@ -328,9 +321,7 @@ class ModelManagerView(DroppableBackground, pygame_gui.elements.UIPanel):
             (self.status_label, lay.status),
             *zip(self.detail_labels, lay.details, strict=True),
         )
-        for element, rect in placed:
-            element.set_relative_position(rect.topleft)
-            element.set_dimensions(rect.size)
+        place(placed)
         # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)

@@ -8,7 +8,6 @@ import pygame
 import pygame_gui
 from pygame_gui.core import ObjectID
 
-from ecs_models.ui.background import DroppableBackground
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.performance_chart import Series, StatsChart
 from ecs_models.ui.performance_gauge import Gauge
@@ -20,9 +19,10 @@ from ecs_models.ui.performance_intents import (
     UnloadPressed,
 )
 from ecs_models.ui.performance_layout import GAUGE_TITLES, PerformanceLayout, compute_layout
+from ecs_models.ui.view_base import ManagerPanel, place
 
 
-class PerformanceView(DroppableBackground, pygame_gui.elements.UIPanel):
+class PerformanceView(ManagerPanel):
     """Every widget of the area; setters compare with what is shown and skip unchanged content."""
 
     def __init__(
@@ -32,13 +32,7 @@ class PerformanceView(DroppableBackground, pygame_gui.elements.UIPanel):
         *,
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(
-            relative_rect=rect,
-            starting_height=1,
-            manager=manager,
-            object_id=ObjectID(object_id="#ecsm_panel"),
-        )
-        self.manager = manager
+        super().__init__(manager, rect)
         self.on_close = on_close
         self.intents: list[PerformanceIntent] = []
         self.layout = compute_layout(*self.get_container().get_rect().size)
@@ -160,8 +154,7 @@ class PerformanceView(DroppableBackground, pygame_gui.elements.UIPanel):
 
     # -- geometry and life -------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
-        self.set_relative_position(rect.topleft)
-        self.set_dimensions(rect.size)
+        self.move_to(rect)
         self.layout = compute_layout(*self.get_container().get_rect().size)
         self._apply_layout(self.layout)
 
@@ -181,9 +174,7 @@ class PerformanceView(DroppableBackground, pygame_gui.elements.UIPanel):
             (self.cache_label, lay.cache),
             (self.notice_label, lay.notice),
         )
-        for element, rect in placed:
-            element.set_relative_position(rect.topleft)
-            element.set_dimensions(rect.size)
+        place(placed)
         for gauge, rect in zip(self.gauges.values(), lay.gauges, strict=True):
             gauge.place(rect)
         self.chart.place(lay.chart)

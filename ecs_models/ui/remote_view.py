@@ -17,6 +17,7 @@ from ecs_models.ui.panel import TaskRowView
 from ecs_models.ui.remote_hosts import HostCard, host_lines
 from ecs_models.ui.remote_layout import compute_remote_layout
 from ecs_models.ui.task_row import TaskRow
+from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import kill
 
 RECENT_PROMPT = "Recent destinations…"
@@ -24,20 +25,14 @@ NO_HOSTS = "(no hosts: add an address above)"
 DEST_HINT = "host[/namespace/model:tag]"
 
 
-class RemoteView(pygame_gui.elements.UIPanel):
+class RemoteView(ManagerPanel):
     """Widgets of the Remote tab; `intents` collects what the person did since the last drain.
 
     Every setter compares with what is shown: list and label rebuilds are what a frame costs.
     """
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
-        super().__init__(
-            relative_rect=rect,
-            starting_height=1,
-            manager=manager,
-            object_id=ObjectID(object_id="#ecsm_panel"),
-        )
-        self.manager = manager
+        super().__init__(manager, rect)
         self.intents: list[ri.RemoteIntent] = []
         self.layout = compute_remote_layout(*self.get_container().get_rect().size)
         lay, box = self.layout, self.get_container()
@@ -266,8 +261,7 @@ class RemoteView(pygame_gui.elements.UIPanel):
 
     # -- geometry --------------------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
-        self.set_relative_position(rect.topleft)
-        self.set_dimensions(rect.size)
+        self.move_to(rect)
         lay = self.layout = compute_remote_layout(*self.get_container().get_rect().size)
         placed = (
             (self.push_title, lay.push_title),
@@ -292,9 +286,7 @@ class RemoteView(pygame_gui.elements.UIPanel):
             (self.host_delete_button, lay.host_delete),
             (self.result_label, lay.result),
         )
-        for element, target in placed:
-            element.set_relative_position(target.topleft)
-            element.set_dimensions(target.size)
+        place(placed)
         # Fewer cards may fit now: the next show_hosts drops or adds them.
         self._host_views = ()
         while len(self.cards) > len(lay.cards):

@@ -16,22 +16,17 @@ from ecs_models.ui.claim import claim_event
 from ecs_models.ui.progress_bar import TransferProgressBar
 from ecs_models.ui.storage_gauge import DiskGauge
 from ecs_models.ui.storage_layout import StorageLayout, compute_storage_layout
+from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import hide, show
 
 PATH_PLACEHOLDER = "Archive path, e.g. ~/model.tar"
 
 
-class StorageView(pygame_gui.elements.UIPanel):
+class StorageView(ManagerPanel):
     """Every widget of the Storage area; setters skip content that is already shown."""
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
-        super().__init__(
-            relative_rect=rect,
-            starting_height=1,
-            manager=manager,
-            object_id=ObjectID(object_id="#ecsm_panel"),
-        )
-        self.manager = manager
+        super().__init__(manager, rect)
         self.intents: list[intents.StorageIntent] = []
         box = self.get_container()
         lay = self.layout = compute_storage_layout(*box.get_rect().size)
@@ -255,8 +250,7 @@ class StorageView(pygame_gui.elements.UIPanel):
             hide(self.confirm_label, self.clean_yes, self.clean_no)
 
     def resize(self, rect: pygame.Rect) -> None:
-        self.set_relative_position(rect.topleft)
-        self.set_dimensions(rect.size)
+        self.move_to(rect)
         self.layout = compute_storage_layout(*self.get_container().get_rect().size)
         self._apply_layout(self.layout)
 
@@ -286,8 +280,6 @@ class StorageView(pygame_gui.elements.UIPanel):
             (self.import_button, lay.import_),
             (self.notice_label, lay.notice),
         )
-        for element, rect in placed:
-            element.set_relative_position(rect.topleft)
-            element.set_dimensions(rect.size)
+        place(placed)
         self.zstd_box.set_relative_position((lay.zstd.x, lay.zstd.y + 7))
         self.gauge.place(lay.gauge)
