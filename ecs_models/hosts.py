@@ -174,35 +174,30 @@ class OllamaHost(OllamaDaemon):
     ) -> None:
         """Pull on the host, feeding its /api/pull stream into `progress` (the same UI)."""
         feed = _PullFeed(progress)
-        try:
-            with self._http.stream(
-                "POST", "/api/pull", json={"model": model, "stream": True}
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self._json(response, model)
-                for line in response.iter_lines():
-                    if cancel is not None and cancel.is_set():
-                        # Ollama stops a pull whose client went away; its partial data stays.
-                        raise PullCancelledError(
-                            f"The pull of {model} on {self.base_url} was cancelled."
-                        )
-                    if line.strip():
-                        feed.event(json.loads(line), model, self.base_url)
-        except httpx.TransportError as exc:
-            unavailable = self._unavailable(exc)
-            progress.fail(str(unavailable))
-            raise unavailable from exc
-        except PullCancelledError:
-            progress.cancelled()
-            raise
-        except EcsModelsError as exc:
-            progress.fail(str(exc))
-            raise
-        except ValueError as exc:
-            error = DaemonError(f"{self.base_url} sent a pull progress line that is not JSON.")
-            progress.fail(str(error))
-            raise error from exc
+        with progress.reporting(f"The pull of {model} on {self.base_url} failed"):
+            try:
+                with self._http.stream(
+                    "POST", "/api/pull", json={"model": model, "stream": True}
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        self._json(response, model)
+                    for line in response.iter_lines():
+                        if cancel is not None and cancel.is_set():
+                            # Ollama stops a pull whose client went away; its data stays.
+                            raise PullCancelledError(
+                                f"The pull of {model} on {self.base_url} was cancelled."
+                            )
+                        if line.strip():
+                            feed.event(json.loads(line), model, self.base_url)
+            except httpx.TransportError as exc:
+                raise self._unavailable(exc) from exc
+            except EcsModelsError:
+                raise  # already one sentence (some of ours are ValueErrors too)
+            except ValueError as exc:
+                raise DaemonError(
+                    f"{self.base_url} sent a pull progress line that is not JSON."
+                ) from exc
         if not feed.succeeded:
             error = DaemonError(f"The pull of {model} on {self.base_url} ended without success.")
             progress.fail(str(error))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from ecs_models.errors import EcsModelsError, OperationCancelledError
 
 
 class PullState(enum.StrEnum):
@@ -178,11 +181,33 @@ class PullProgress:
             self._version += 1
         self._emit(ProgressEvent(status="error", error=message))
 
-    def cancelled(self) -> None:
+    def cancelled(self, message: str | None = None) -> None:
         with self._lock:
             self._state = PullState.CANCELLED
-            self._error = "The pull was cancelled; its partial download stays resumable."
+            self._error = message or "The pull was cancelled; its partial download stays resumable."
             self._version += 1
+
+    @contextlib.contextmanager
+    def reporting(
+        self, failure: str, error_type: type[EcsModelsError] = EcsModelsError
+    ) -> Iterator[None]:
+        """End the progress the way the block ends: cancelled, or failed with one sentence.
+
+        An OSError from the block (a socket, a full disk) becomes `error_type` with the
+        sentence "<failure>: <reason>." so every caller reports the same way.
+        """
+        try:
+            yield
+        except OperationCancelledError as exc:
+            self.cancelled(str(exc) or None)
+            raise
+        except EcsModelsError as exc:
+            self.fail(str(exc))
+            raise
+        except OSError as exc:
+            error = error_type(f"{failure}: {exc.strerror or exc}.")
+            self.fail(str(error))
+            raise error from exc
 
     def _emit(self, event: ProgressEvent) -> None:
         if self.listener is not None:

@@ -164,23 +164,14 @@ def _run(
     client = registry if registry is not None else RegistryClient(insecure=opts.insecure)
     pool = ConnectionPool(timeout=opts.stall_timeout, verify_tls=not client.insecure)
     try:
-        parsed = (
-            name
-            if isinstance(name, ModelName)
-            else parse_model_name(name, default_host=opts.default_host)
-        )
-        ctx = _Pull(parsed, store, client, progress, cancel, opts, pool, opts.rate_limiter())
-        return work(ctx)
-    except PullCancelledError:
-        progress.cancelled()
-        raise
-    except EcsModelsError as exc:
-        progress.fail(str(exc))
-        raise
-    except OSError as exc:
-        error = EcsModelsError(f"Pull of {label} failed: {exc.strerror or exc}.")
-        progress.fail(str(error))
-        raise error from exc
+        with progress.reporting(f"Pull of {label} failed"):
+            parsed = (
+                name
+                if isinstance(name, ModelName)
+                else parse_model_name(name, default_host=opts.default_host)
+            )
+            ctx = _Pull(parsed, store, client, progress, cancel, opts, pool, opts.rate_limiter())
+            return work(ctx)
     finally:
         pool.close()
         if own_registry:

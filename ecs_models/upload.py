@@ -244,40 +244,33 @@ def upload_manifest(
     pool = ConnectionPool(timeout=opts.timeout, verify_tls=not client.insecure)
     started = time.monotonic()
     try:
-        manifest = Manifest.parse(raw)
-        result = PushResult(name=dest, digest=manifest.digest)
-        blobs = unique_blobs(manifest)
-        progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
-        progress.set_state(PullState.DOWNLOADING)
-        hints = hints if hints is not None else MountHints()
-        for layer in blobs:
-            source = sources.get(layer.digest)
-            if source is None:
-                raise ModelNotFoundError(f"No source for blob {layer.digest[7:19]} was given.")
-            upload = _BlobUpload(client, pool, dest, layer, source, progress, cancel, opts)
-            known = hints.candidates(dest.host, layer.digest, excluding=dest.repository)
-            candidates = [c for c in dict.fromkeys([*mount_from, *known]) if c != dest.repository]
-            outcome = upload.run(candidates, session_dir)
-            getattr(result, outcome).append(layer.digest)
-            result.bytes_sent += upload.bytes_sent
-            hints.add(dest.host, dest.repository, layer.digest)
-        _check_cancel(cancel, dest)
-        progress.set_state(PullState.WRITING, "pushing manifest")
-        put_manifest(client, dest, manifest)
-        hints.save()
-        progress.set_state(PullState.DONE, "success")
-        result.seconds = time.monotonic() - started
-        return result
-    except OperationCancelledError:
-        progress.cancelled()
-        raise
-    except EcsModelsError as exc:
-        progress.fail(str(exc))
-        raise
-    except OSError as exc:
-        error = RegistryError(f"Push to {dest.display} failed: {exc.strerror or exc}.")
-        progress.fail(str(error))
-        raise error from exc
+        with progress.reporting(f"Push to {dest.display} failed", RegistryError):
+            manifest = Manifest.parse(raw)
+            result = PushResult(name=dest, digest=manifest.digest)
+            blobs = unique_blobs(manifest)
+            progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
+            progress.set_state(PullState.DOWNLOADING)
+            hints = hints if hints is not None else MountHints()
+            for layer in blobs:
+                source = sources.get(layer.digest)
+                if source is None:
+                    raise ModelNotFoundError(f"No source for blob {layer.digest[7:19]} was given.")
+                upload = _BlobUpload(client, pool, dest, layer, source, progress, cancel, opts)
+                known = hints.candidates(dest.host, layer.digest, excluding=dest.repository)
+                candidates = [
+                    c for c in dict.fromkeys([*mount_from, *known]) if c != dest.repository
+                ]
+                outcome = upload.run(candidates, session_dir)
+                getattr(result, outcome).append(layer.digest)
+                result.bytes_sent += upload.bytes_sent
+                hints.add(dest.host, dest.repository, layer.digest)
+            _check_cancel(cancel, dest)
+            progress.set_state(PullState.WRITING, "pushing manifest")
+            put_manifest(client, dest, manifest)
+            hints.save()
+            progress.set_state(PullState.DONE, "success")
+            result.seconds = time.monotonic() - started
+            return result
     finally:
         pool.close()
         if own_client:
