@@ -25,8 +25,8 @@ from ecs_models.resource_map import Resources
 from ecs_models.schedule import System
 from ecs_models.systems.remote import report_failure
 from ecs_models.ui import remote_intents as ri
-from ecs_models.ui.panel import TaskRowView
 from ecs_models.ui.remote_view import RemoteView
+from ecs_models.ui.task_row import TaskRowView
 
 # Speed and ETA captions are re-read at most this often: a person reads a few a second.
 CAPTION_INTERVAL_S = 0.25

@@ -31,7 +31,8 @@ from ecs_models.schedule import System
 from ecs_models.sorting import sort_models
 from ecs_models.systems.notices import post_error
 from ecs_models.ui import intents
-from ecs_models.ui.panel import ModelManagerView, TaskRowView
+from ecs_models.ui.panel import ModelManagerView
+from ecs_models.ui.task_row import TaskRowView
 
 # Speed and ETA captions change every frame; a person reads them at most a few times a second.
 CAPTION_INTERVAL_S = 0.25

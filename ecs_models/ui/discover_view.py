@@ -15,6 +15,7 @@ from ecs_models.ui import discover_intents as di
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.discover_layout import DETAIL_LINES, DiscoverLayout, compute_layout
 from ecs_models.ui.discover_list import KeyedList
+from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import hide, show
 
@@ -194,14 +195,7 @@ class DiscoverView(ManagerPanel):
         self._set(self.status_label, text)
 
     def show_notice(self, text: str, *, error: bool) -> None:
-        if (text, error) == self._notice:
-            return
-        if error != self._notice[1]:
-            self.notice_label.change_object_id(
-                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
-            )
-        self._notice = (text, error)
-        self.notice_label.set_text(text)
+        self._notice = show_notice_text(self.notice_label, self._notice, text, error)
 
     def show_details(self, lines: Sequence[str]) -> None:
         padded = list(lines[:DETAIL_LINES]) + [""] * (DETAIL_LINES - len(lines))

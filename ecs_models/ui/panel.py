@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 
 import pygame
 import pygame_gui
@@ -15,22 +14,12 @@ from ecs_models.ui import intents
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
-from ecs_models.ui.task_row import TaskRow
+from ecs_models.ui.notice import show_notice_text
+from ecs_models.ui.task_row import TaskRow, TaskRowView, sync_task_rows
 from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import hide, show
 
 PLACEHOLDER = "Enter a model name"
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRowView:
-    """What one task row shows."""
-
-    task_entity: int
-    name: str
-    fraction: float
-    caption: str
-    finished: bool
 
 
 class ModelManagerView(ManagerPanel):
@@ -247,14 +236,7 @@ class ModelManagerView(ManagerPanel):
             self.status_label.set_text(text)
 
     def show_notice(self, text: str, *, error: bool) -> None:
-        if (text, error) == self._notice:
-            return
-        if error != self._notice[1]:
-            self.notice_label.change_object_id(
-                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
-            )
-        self._notice = (text, error)
-        self.notice_label.set_text(text)
+        self._notice = show_notice_text(self.notice_label, self._notice, text, error)
 
     def show(self, show_contents: bool = True) -> None:
         """Show the panel again (switching back to its tab) without reviving hidden widgets.
@@ -281,17 +263,9 @@ class ModelManagerView(ManagerPanel):
         show(self.confirm_label, self.confirm_yes, self.confirm_no)
 
     def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
-        visible = rows[: len(self.layout.task_rows)]
-        while len(self.rows) < len(visible):
-            rect = self.layout.task_rows[len(self.rows)]
-            self.rows.append(TaskRow(self.manager, self.get_container(), rect))
-        while len(self.rows) > len(visible):
-            self.rows.pop().kill()
-        for widget, view in zip(self.rows, visible, strict=True):
-            widget.show_task(
-                view.task_entity, view.name, view.fraction, view.caption, view.finished
-            )
-        hidden = len(rows) - len(visible)
+        hidden = sync_task_rows(
+            self.rows, rows, self.layout.task_rows, self.manager, self.get_container()
+        )
         overflow = f"and {hidden} more download{'s' if hidden > 1 else ''}" if hidden > 0 else ""
         if overflow != self._overflow:
             self._overflow = overflow

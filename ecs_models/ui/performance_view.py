@@ -9,6 +9,7 @@ import pygame_gui
 from pygame_gui.core import ObjectID
 
 from ecs_models.ui.claim import claim_event
+from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.performance_chart import Series, StatsChart
 from ecs_models.ui.performance_gauge import Gauge
 from ecs_models.ui.performance_intents import (
@@ -140,14 +141,7 @@ class PerformanceView(ManagerPanel):
                     (button.select if is_selected else button.unselect)()
 
     def show_notice(self, text: str, *, error: bool) -> None:
-        if (text, error) == self._notice:
-            return
-        if error != self._notice[1]:
-            self.notice_label.change_object_id(
-                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
-            )
-        self._notice = (text, error)
-        self.notice_label.set_text(text)
+        self._notice = show_notice_text(self.notice_label, self._notice, text, error)
 
     def show_series(self, series: tuple[Series, ...]) -> None:
         self.chart.show_series(series)

@@ -13,10 +13,10 @@ from ecs_models.hosts import HostStatus
 from ecs_models.ui import remote_intents as ri
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.name_entry import ModelNameEntry
-from ecs_models.ui.panel import TaskRowView
+from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.remote_hosts import HostCard, host_lines
 from ecs_models.ui.remote_layout import compute_remote_layout
-from ecs_models.ui.task_row import TaskRow
+from ecs_models.ui.task_row import TaskRow, TaskRowView, sync_task_rows
 from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import kill
 
@@ -238,26 +238,12 @@ class RemoteView(ManagerPanel):
             self.cards_overflow.set_text(overflow)
 
     def show_transfers(self, rows: Sequence[TaskRowView]) -> None:
-        visible = rows[: len(self.layout.transfer_rows)]
-        while len(self.rows) < len(visible):
-            rect = self.layout.transfer_rows[len(self.rows)]
-            self.rows.append(TaskRow(self.manager, self.get_container(), rect))
-        while len(self.rows) > len(visible):
-            self.rows.pop().kill()
-        for widget, view in zip(self.rows, visible, strict=True):
-            widget.show_task(
-                view.task_entity, view.name, view.fraction, view.caption, view.finished
-            )
+        sync_task_rows(
+            self.rows, rows, self.layout.transfer_rows, self.manager, self.get_container()
+        )
 
     def show_result(self, text: str, *, error: bool) -> None:
-        if (text, error) == self._result:
-            return
-        if error != self._result[1]:
-            self.result_label.change_object_id(
-                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
-            )
-        self._result = (text, error)
-        self.result_label.set_text(text)
+        self._result = show_notice_text(self.result_label, self._result, text, error)
 
     # -- geometry --------------------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:

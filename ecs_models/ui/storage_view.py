@@ -13,6 +13,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.disk import DiskStatus
 from ecs_models.ui import storage_intents as intents
 from ecs_models.ui.claim import claim_event
+from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.progress_bar import TransferProgressBar
 from ecs_models.ui.storage_gauge import DiskGauge
 from ecs_models.ui.storage_layout import StorageLayout, compute_storage_layout
@@ -224,13 +225,8 @@ class StorageView(ManagerPanel):
 
     def show_notice(self, text: str, *, error: bool) -> None:
         old = self._shown.get("notice")
-        if not self._changed("notice", (text, error)):
-            return
-        if not isinstance(old, tuple) or old[1] != error:
-            self.notice_label.change_object_id(
-                ObjectID(object_id="#ecsm_notice_error" if error else "#ecsm_notice_info")
-            )
-        self.notice_label.set_text(text)
+        shown = old if isinstance(old, tuple) else ("", False)
+        self._shown["notice"] = show_notice_text(self.notice_label, shown, text, error)
 
     def suggest_path(self, path: str) -> None:
         """Offer ~/<model>.tar unless the person typed a path of their own."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pygame
@@ -12,6 +14,17 @@ from ecs_models.ui.visibility import kill
 
 NAME_WIDTH = 200
 BUTTON_WIDTH = 84
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRowView:
+    """What one task row shows."""
+
+    task_entity: int
+    name: str
+    fraction: float
+    caption: str
+    finished: bool
 
 
 class TaskRow:
@@ -64,3 +77,24 @@ class TaskRow:
 
     def kill(self) -> None:
         kill(self.name_label, self.bar, self.button)
+
+
+def sync_task_rows(
+    rows: list[TaskRow],
+    views: Sequence[TaskRowView],
+    rects: Sequence[pygame.Rect],
+    manager: pygame_gui.UIManager,
+    container: Any,
+) -> int:
+    """Show `views` in as many rows as `rects` allow, creating and killing rows to match.
+
+    Returns how many views did not fit, for an "and N more" line.
+    """
+    visible = views[: len(rects)]
+    while len(rows) < len(visible):
+        rows.append(TaskRow(manager, container, rects[len(rows)]))
+    while len(rows) > len(visible):
+        rows.pop().kill()
+    for widget, view in zip(rows, visible, strict=True):
+        widget.show_task(view.task_entity, view.name, view.fraction, view.caption, view.finished)
+    return len(views) - len(visible)
