@@ -1,8 +1,8 @@
 """Build assets/catalog-snapshot.json, the offline catalog, from the real saved facts.
 
-Usage: python tools/build_catalog_snapshot.py [--data DIR] [--out FILE]
+Usage: python tools/build_catalog_snapshot.py --data DIR [--out FILE]
 
-Inputs (DIR defaults to ../shared/data beside the repository):
+Inputs (DIR holds the two source files named below, with their source notes):
   ollama-library-2026-08-21.json                  models, capabilities, pulls, tags and sizes
   ollama-registry-manifest-sizes-2026-02-16.json  exact download sizes of 568 tags
   tests/fixtures/ollama-pages/...listing-popular  descriptions (the library JSON has none)
@@ -100,7 +100,7 @@ def build(data_dir: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, required=True, help="folder with the two source JSON files")
     parser.add_argument("--out", type=Path, default=REPO / "assets" / "catalog-snapshot.json")
     args = parser.parse_args()
     snapshot = build(args.data)
