@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -36,8 +37,15 @@ print(json.dumps({"seconds": seconds, "max_rss_mb": resource.getrusage(resource.
 """
 
 
+def settle() -> None:
+    """Flush the previous run's dirty pages so neither side pays for the other's writeback."""
+    os.sync()
+    time.sleep(0.2)
+
+
 def curl_seconds(url: str, target: Path) -> float:
     target.unlink(missing_ok=True)
+    settle()
     out = subprocess.run(
         ["curl", "-s", "-f", "-o", str(target), "-w", "%{time_total}", url],
         check=True,
@@ -49,6 +57,7 @@ def curl_seconds(url: str, target: Path) -> float:
 
 def pull_run(name: str, models: Path) -> dict[str, float]:
     shutil.rmtree(models, ignore_errors=True)
+    settle()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, name, str(models)], check=True, capture_output=True, text=True
     )

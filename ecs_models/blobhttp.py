@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from ecs_models.errors import RegistryError
+from ecs_models.lazytls import tls_context
 from ecs_models.registry import USER_AGENT
 
 _CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -39,10 +40,8 @@ class ConnectionPool:
         self.max_idle = max_idle
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context()
-        if not verify_tls:
-            self._tls.check_hostname = False
-            self._tls.verify_mode = ssl.CERT_NONE
+        self._verify_tls = verify_tls
+        self._tls: ssl.SSLContext | None = None  # built on the first https connection
 
     def get(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
         with self._lock:
@@ -50,6 +49,9 @@ class ConnectionPool:
             if idle:
                 return idle.pop()
         if scheme == "https":
+            with self._lock:
+                if self._tls is None:
+                    self._tls = tls_context(verify=self._verify_tls)
             return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls)
         return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
@@ -79,6 +81,7 @@ class RangeResponse:
         conn: http.client.HTTPConnection,
         response: http.client.HTTPResponse,
         url: str,
+        start: int,
         length: int,
     ) -> None:
         self._pool = pool
@@ -86,6 +89,7 @@ class RangeResponse:
         self._conn = conn
         self._response = response
         self.url = url
+        self.position = start  # blob offset of the next byte readinto returns
         self.remaining = length
 
     def readinto(self, buffer: memoryview) -> int:
@@ -100,6 +104,7 @@ class RangeResponse:
         if count == 0:
             raise http.client.IncompleteRead(b"", self.remaining)
         self.remaining -= count
+        self.position += count
         return count
 
     def close(self, *, reusable: bool) -> None:
@@ -174,7 +179,9 @@ def open_range(
                 raise RegistryError(f"{host} answered a range request with the wrong range.")
             length = int(match.group(2)) - start + 1
             return (
-                RangeResponse(pool, origin, conn, response, url, min(length, end - start + 1)),
+                RangeResponse(
+                    pool, origin, conn, response, url, start, min(length, end - start + 1)
+                ),
                 None,
                 url,
             )
@@ -183,7 +190,7 @@ def open_range(
                 conn.close()
                 raise RangeNotSupportedError(f"{host} does not support ranged downloads.")
             # A whole-blob answer to a range from 0: read only what the part needs.
-            return RangeResponse(pool, origin, conn, response, url, end + 1), None, url
+            return RangeResponse(pool, origin, conn, response, url, 0, end + 1), None, url
         return None, _finish(conn, response), url
     raise RegistryError("The blob download was redirected too many times.")
 

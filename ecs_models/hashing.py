@@ -1,4 +1,4 @@
-"""sha256 of a file's growing contiguous prefix, on its own thread, read from the page cache."""
+"""sha256 of a file's growing contiguous prefix: fed from memory as chunks arrive, else read back."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ _MIN_BATCH = 4 << 20
 
 
 class PrefixHasher:
-    """Follows `frontier()` (bytes known to be on disk from offset 0) until `total` is hashed.
+    """Hashes bytes 0..total in order, from whichever source has them first.
 
-    hashlib releases the GIL for large updates, so this runs truly in parallel with the
-    threads that receive and write the data: verification costs no second pass at the end.
+    A chunk that continues the hashed prefix is `offer`ed straight from the receive buffer, so
+    in a plain download every byte is hashed while still in memory. Anything else (a resumed
+    partial, parts fetched ahead by other streams) is read back from the file by this object's
+    own thread once `frontier()` (bytes on disk from offset 0) covers it. hashlib releases the
+    GIL for large updates, so hashing runs in parallel with receiving and writing.
     """
 
     def __init__(self, fd: int, total: int, frontier: Callable[[], int]) -> None:
@@ -27,6 +30,7 @@ class PrefixHasher:
         self._frontier = frontier
         self._sha = hashlib.sha256()
         self._position = 0
+        self._lock = threading.Lock()  # offer() and the read-back thread never both advance
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
@@ -36,6 +40,20 @@ class PrefixHasher:
     @property
     def position(self) -> int:
         return self._position
+
+    def offer(self, offset: int, data: memoryview) -> bool:
+        """Hash `data` if it starts exactly where the hashed prefix ends; else leave it.
+
+        A refused chunk is read back from the file after it is written, so callers must call
+        this before counting the chunk as written (the read-back never passes unwritten bytes,
+        and an offered chunk is never already covered by it).
+        """
+        with self._lock:
+            if offset != self._position or self._stopped.is_set():
+                return False
+            self._sha.update(data)
+            self._position += len(data)
+            return True
 
     def poke(self) -> None:
         """New bytes may be on disk: wake the hasher."""
@@ -60,7 +78,10 @@ class PrefixHasher:
         try:
             while self._position < self._total and not self._stopped.is_set():
                 target = min(self._frontier(), self._total)
-                if target - self._position < _MIN_BATCH and target < self._total:
+                # Offered chunks run ahead of the frontier; read back only what they skipped.
+                if target <= self._position or (
+                    target - self._position < _MIN_BATCH and target < self._total
+                ):
                     self._wake.wait(0.05)
                     self._wake.clear()
                     continue
@@ -80,8 +101,9 @@ class PrefixHasher:
                 view = memoryview(window)
                 try:
                     while self._position < end and not self._stopped.is_set():
-                        step = min(end, self._position + _STEP)
-                        self._sha.update(view[self._position - start : step - start])
-                        self._position = step
+                        with self._lock:
+                            step = min(end, self._position + _STEP)
+                            self._sha.update(view[self._position - start : step - start])
+                            self._position = step
                 finally:
                     view.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,20 @@ def load_parts(partial: Path, total: int) -> list[Part] | None:
 
 
 def save_part(partial: Path, part: Part) -> None:
-    # A few dozen bytes rewritten in place: a torn write only makes the part restart.
-    part_path(partial, part.n).write_bytes(part.to_json())
+    """Record a part's progress in its `-partial-N` file.
+
+    The few dozen bytes are overwritten in place, never truncated first: on a full disk a
+    truncate-and-rewrite can lose the file's only block to another writer. A shorter text is
+    padded with spaces, which JSON (Go's decoder included) allows after the value. A torn
+    write only makes the part restart.
+    """
+    data = part.to_json()
+    fd = os.open(part_path(partial, part.n), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        os.pwrite(fd, data.ljust(size, b" "), 0)
+    finally:
+        os.close(fd)
 
 
 def remove_partial(partial: Path) -> None:

@@ -15,6 +15,7 @@ import httpx
 
 from ecs_models.credentials import CredentialStore
 from ecs_models.errors import AuthenticationError, ModelNotFoundError, RegistryError
+from ecs_models.lazytls import LazyTlsTransport
 from ecs_models.manifest import MANIFEST_ACCEPT
 from ecs_models.names import ModelName
 
@@ -101,7 +102,7 @@ class RegistryClient:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
-            verify=not insecure,
+            transport=LazyTlsTransport(verify=not insecure),
             headers={"User-Agent": USER_AGENT},
         )
         self._auth: dict[tuple[str, str], str] = {}

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import http.client
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ecs_models.blobfile import BlobFile
 from ecs_models.blobhttp import ConnectionPool, RangeResponse, StallError
 from ecs_models.blobrange import BlobRanges
+from ecs_models.chunkpipe import ChunkPipeline
 from ecs_models.errors import (
     DigestMismatchError,
     EcsModelsError,
@@ -36,6 +38,7 @@ from ecs_models.partial import (
     remove_partial,
     save_part,
 )
+from ecs_models.partqueue import PartQueue
 from ecs_models.progress import PullProgress, PullState
 from ecs_models.ratelimit import RateLimiter
 from ecs_models.registry import RegistryClient, backoff_delay
@@ -43,7 +46,6 @@ from ecs_models.store import InstalledModel, ModelStore
 
 T = TypeVar("T")
 
-_CHUNK = 1 << 20
 _SAVE_EVERY_S = 0.5
 _REPORT_EVERY_S = 0.2
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -264,7 +266,7 @@ def _fetch_blob(ctx: _Pull, layer: Layer) -> None:
 
 
 class _BlobDownload:
-    """One blob: parts fetched in parallel into `-partial`, hashed in order as they land."""
+    """One blob: parts fetched in parallel into `-partial`, hashed in order as they arrive."""
 
     def __init__(self, ctx: _Pull, layer: Layer) -> None:
         self.ctx = ctx
@@ -273,7 +275,7 @@ class _BlobDownload:
         self.ranges = BlobRanges(ctx.registry, ctx.pool, ctx.name, layer.digest)
         self.abort = threading.Event()
         self.parts: list[Part] = []
-        self.fd = -1
+        self.blob: BlobFile | None = None
         self.hasher: PrefixHasher | None = None
 
     def run(self) -> None:
@@ -286,23 +288,19 @@ class _BlobDownload:
         else:
             fresh = False
         self.parts = parts
-        self.fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if os.fstat(self.fd).st_size != total:
-                os.ftruncate(self.fd, total)
+        with BlobFile(self.partial, total) as blob:
+            self.blob = blob
             if fresh:
                 for part in parts:
                     save_part(self.partial, part)
             self.ctx.progress.layer_started(self.layer.digest, sum(p.completed for p in parts))
-            self.hasher = PrefixHasher(self.fd, total, lambda: contiguous_prefix(self.parts))
+            self.hasher = PrefixHasher(blob.fd, total, lambda: contiguous_prefix(self.parts))
             try:
                 self._download_parts()
             except BaseException:
                 self.hasher.stop()
                 raise
             actual = self.hasher.finish()
-        finally:
-            os.close(self.fd)
         if actual != self.layer.digest:
             raise DigestMismatchError(f"Blob {self.layer.digest[7:19]} hashed to {actual[7:19]}.")
         target = self.ctx.store.blob_path(self.layer.digest)
@@ -316,25 +314,23 @@ class _BlobDownload:
         compete with the hasher; a slow path (a CDN capping each connection) gets another
         stream every second until `streams` is reached or the aggregate rate is high enough.
         """
-        queue = deque(p for p in self.parts if not p.done)
+        queue = PartQueue(self.parts)
         if not queue:
             return
         opts = self.ctx.options
         progress = self.ctx.progress
-        queue_lock = threading.Lock()
 
-        def worker() -> None:
-            while True:
-                with queue_lock:
-                    if not queue:
-                        return
-                    part = queue.popleft()
-                self._download_part(part)
+        def worker(from_end: bool) -> None:
+            with self._stream() as stream:
+                part = queue.take(from_end=from_end)
+                while part is not None:
+                    self._download_part(part, stream, queue)
+                    part = queue.take(from_end=from_end)
 
         with ThreadPoolExecutor(
             max_workers=max(1, opts.streams), thread_name_prefix="pull-part"
         ) as pool:
-            futures: list[Future[None]] = [pool.submit(worker)]
+            futures: list[Future[None]] = [pool.submit(worker, False)]
             last_added = time.monotonic()
             try:
                 while True:
@@ -352,7 +348,7 @@ class _BlobDownload:
                         and now - last_added >= 1.0
                         and progress.snapshot().bytes_per_second < opts.ramp_below_bytes_per_second
                     ):
-                        futures.append(pool.submit(worker))
+                        futures.append(pool.submit(worker, True))
                         last_added = now
             finally:
                 if (
@@ -368,20 +364,20 @@ class _BlobDownload:
         if errors or any(not p.done for p in self.parts):
             raise RegistryError("The blob download stopped unexpectedly.")
 
-    def _download_part(self, part: Part) -> None:
-        ctx = self.ctx
-        opts = ctx.options
+    def _stream(self) -> _Stream:
+        assert self.blob is not None and self.hasher is not None
+        return _Stream(ChunkPipeline(self.blob, self.hasher))
+
+    def _download_part(self, part: Part, stream: _Stream, queue: PartQueue) -> None:
+        opts = self.ctx.options
         tries = 0
         stalls = 0
-        buffer = bytearray(_CHUNK)
-        view = memoryview(buffer)
         try:
             while not part.done:
                 self._check_stop()
                 before = part.completed
                 try:
-                    with self._open(part) as body:
-                        self._receive(part, body, view)
+                    self._receive_part(part, stream, queue)
                 except StallError:
                     stalls += 1
                     if stalls > opts.max_stalls:
@@ -399,6 +395,12 @@ class _BlobDownload:
                         0 if part.completed > before else tries, part, str(exc)
                     )
         finally:
+            self._save_progress(part)
+
+    def _save_progress(self, part: Part) -> None:
+        # Best effort: a stale record only means re-fetching some bytes on resume, and on a
+        # full disk the write that matters is the blob's, whose error is the one to report.
+        with contextlib.suppress(OSError):
             save_part(self.partial, part)
 
     def _failed_try(self, tries: int, part: Part, why: str) -> int:
@@ -408,7 +410,7 @@ class _BlobDownload:
             raise RegistryError(
                 f"Downloading {self.ctx.name.display} from {self.ctx.name.host} failed {tries} times in a row ({why})."
             )
-        save_part(self.partial, part)
+        self._save_progress(part)
         delay = backoff_delay(tries, base=opts.retry_base_delay, cap=opts.retry_max_delay)
         if self.ctx.cancel.wait(delay):
             _check_cancel(self.ctx)
@@ -419,38 +421,105 @@ class _BlobDownload:
         if self.abort.is_set():
             raise _Aborted()
 
-    def _receive(self, part: Part, body: RangeResponse, view: memoryview) -> None:
+    def _receive_part(self, part: Part, stream: _Stream, queue: PartQueue) -> None:
+        """Receive the rest of `part`, on the stream's open response if it is already there."""
+        body = stream.body_at(part.next_offset)
+        if body is None:
+            # Ask for every following part nobody has claimed: this stream takes them next
+            # and reads on into them without another request.
+            body = stream.attach(self.ranges.open(part.next_offset, queue.run_end(part) - 1))
+        try:
+            self._receive(part, body, stream.pipe)
+        except BaseException:
+            stream.detach()  # stopped mid-body: that connection cannot be reused
+            raise
+
+    def _receive(self, part: Part, body: RangeResponse, pipe: ChunkPipeline) -> None:
+        """Fill chunks from `body` and pass them on; returns with every received byte written."""
+        try:
+            self._receive_chunks(part, body, pipe)
+        finally:
+            pipe.drain()  # a retry resumes at `completed`, so it must count every saved byte
+            if pipe.error is not None:
+                raise _DiskWriteError(pipe.error)
+
+    def _receive_chunks(self, part: Part, body: RangeResponse, pipe: ChunkPipeline) -> None:
         ctx = self.ctx
         limiter = ctx.limiter
-        progress = ctx.progress
-        digest = self.layer.digest
-        hasher = self.hasher
-        assert hasher is not None
+        written = functools.partial(self._written, part)
+        offset = part.next_offset
         last_save = time.monotonic()
-        while not part.done:
+        while offset < part.end and pipe.error is None:
             self._check_stop()
-            want = min(_CHUNK, part.size - part.completed)
-            if limiter is not None:
-                want = limiter.take(want, ctx.cancel)
-            count = body.readinto(view[:want])
-            if limiter is not None and count < want:
-                limiter.refund(want - count)
+            buffer = pipe.take_buffer()
+            length = ChunkPipeline.chunk_end(offset, part.end) - offset
+            filled = 0
             try:
-                written = 0
-                while written < count:
-                    written += os.pwrite(self.fd, view[written:count], part.next_offset + written)
-            except OSError as exc:
-                raise _DiskWriteError(exc) from exc
-            part.completed += count
-            progress.advance(digest, count)
-            hasher.poke()
+                with memoryview(buffer) as view:
+                    while filled < length:
+                        want = length - filled
+                        if limiter is not None:
+                            want = limiter.take(want, ctx.cancel)
+                        count = body.readinto(view[filled : filled + want])
+                        if limiter is not None and count < want:
+                            limiter.refund(want - count)
+                        filled += count
+            finally:
+                # Bytes received before a cut or a stall are kept, like every other chunk.
+                if filled:
+                    pipe.submit(buffer, offset, filled, written)
+                else:
+                    pipe.give_back(buffer)
+            offset += filled
             now = time.monotonic()
             if now - last_save >= _SAVE_EVERY_S:
-                save_part(self.partial, part)
+                self._save_progress(part)
                 last_save = now
 
-    def _open(self, part: Part) -> RangeResponse:
-        return self.ranges.open(part.next_offset, part.end - 1)
+    def _written(self, part: Part, length: int) -> None:
+        """A chunk of `part` is on disk (called in order, from a pipeline thread)."""
+        part.completed += length
+        self.ctx.progress.advance(self.layer.digest, length)
+        if self.hasher is not None:
+            self.hasher.poke()
+
+
+class _Stream:
+    """One download stream's chunk pipeline and the response it is reading, if any."""
+
+    def __init__(self, pipe: ChunkPipeline) -> None:
+        self.pipe = pipe
+        self._body: RangeResponse | None = None
+
+    def body_at(self, offset: int) -> RangeResponse | None:
+        """The open response if its next byte is `offset`, else None (closing a stale one)."""
+        if self._body is not None and (self._body.position != offset or not self._body.remaining):
+            self._close_body()
+        return self._body
+
+    def attach(self, body: RangeResponse) -> RangeResponse:
+        self._close_body()
+        self._body = body
+        return body
+
+    def detach(self) -> None:
+        """Drop the response after an error; its connection is closed, not pooled."""
+        if self._body is not None:
+            self._body.close(reusable=False)
+            self._body = None
+
+    def _close_body(self) -> None:
+        if self._body is not None:
+            # Fully read responses return their connection to the pool; others are closed.
+            self._body.close(reusable=not self._body.remaining)
+            self._body = None
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close_body()
+        self.pipe.close()
 
 
 def _translate(ctx: _Pull, exc: BaseException) -> BaseException:

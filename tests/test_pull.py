@@ -405,3 +405,45 @@ def test_resumes_an_ollama_written_partial(
     assert_installed(store, pushed, via(proxy, pushed))
     gguf_requests = [r for r in proxy.requests if gguf.digest in r.target]
     assert [r.range for r in gguf_requests] == [f"bytes={half}-{gguf.size - 1}"]
+
+
+def blob_requests(proxy: CuttingProxy, digest: str) -> list[int]:
+    """Start offsets of the proxy's ranged GETs for one blob, in the order they were sent."""
+    starts = []
+    for request in proxy.requests:
+        if request.method == "GET" and digest in request.target and request.range:
+            starts.append(int(request.range.removeprefix("bytes=").split("-")[0]))
+    return starts
+
+
+def test_one_stream_reads_consecutive_parts_on_one_request(
+    registry: RegistryServer, proxy: CuttingProxy, unique_repo: str, models_dir: Path
+) -> None:
+    pushed = push_small_model(registry, unique_repo, "latest", gguf_size=12 * MIB, seed=31)
+    store = ModelStore(models_dir)
+
+    pull_model(via(proxy, pushed), store, options=options(streams=1))  # 1 MiB parts: 12
+
+    gguf = pushed.layer("model")
+    parts = [r for r in proxy.requests if gguf.digest in r.target]
+    assert blob_requests(proxy, gguf.digest) == [0], [r.range for r in parts]
+    assert parts[0].range == f"bytes=0-{gguf.size - 1}"
+    assert_installed(store, pushed, via(proxy, pushed))
+
+
+def test_a_slow_link_gets_more_streams_working_from_the_far_end(
+    registry: RegistryServer, proxy_factory: object, unique_repo: str, models_dir: Path
+) -> None:
+    pushed = push_small_model(registry, unique_repo, "latest", gguf_size=12 * MIB, seed=32)
+    slow = proxy_factory(registry, rate=4 * MIB)  # type: ignore[operator]
+    store = ModelStore(models_dir)
+
+    pull_model(via(slow, pushed), store, options=options(streams=4))
+
+    gguf = pushed.layer("model")
+    starts = blob_requests(slow, gguf.digest)
+    assert starts[0] == 0 and len(starts) >= 2, starts
+    assert starts[1] > gguf.size // 2, starts  # the second stream took the last parts
+    # Parts fetched by later streams were hashed back from disk, the first stream's from memory.
+    assert_installed(store, pushed, via(slow, pushed))
+    assert slow.bytes_to_client < pushed.total_size + 2 * MIB  # no part fetched twice
