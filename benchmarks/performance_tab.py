@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from frame_time import Window, populate, summary_ms
+from frame_time import Window, idle_figures, populate
 
 from ecs_models.components.model import InstalledModelEntry
 
@@ -29,10 +28,7 @@ def idle(models_dir: Path, count: int, tab: str, frames: int) -> dict[str, float
         window.plugin.show_tab(tab)
         for _ in range(60):  # first samples, list build, gauges drawn
             window.frame()
-        window.whole.clear()
-        figures = summary_ms([window.frame() for _ in range(frames)])
-        figures["whole_frame_median_ms"] = round(statistics.median(window.whole) * 1000, 3)
-        return figures
+        return idle_figures(window, frames)
     finally:
         window.close()
 

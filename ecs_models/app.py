@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 # Before pygame is imported: keep its banner off the command line's output.
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -13,6 +14,7 @@ import pygame
 import pygame_gui
 
 from ecs_models.plugin import ModelManagementPlugin, load_theme
+from ecs_models.redraw import RedrawPolicy
 
 WINDOW_SIZE = (1100, 720)
 MIN_SIZE = (560, 400)
@@ -31,7 +33,7 @@ def run_window(
 ) -> int:
     """Open the manager window and run until it is closed; returns the exit status (0).
 
-    `max_frames` ends the loop after that many frames; `on_frame` is called after every drawn
+    `max_frames` ends the loop after that many frames; `on_frame` is called after every painted
     frame and ends the loop by returning True (the benchmark measures cold start with it).
     """
     # Only display and fonts: pygame.init() would also open audio, which a model manager never uses.
@@ -58,6 +60,57 @@ def run_window(
     return 0
 
 
+@dataclass(slots=True)
+class FrameTiming:
+    """One frame's cost: `work_s` is update (+ paint when `painted`), without the vsync wait."""
+
+    work_s: float
+    painted: bool
+
+
+class WindowLoop:
+    """The window's frame: events, the plugin's schedule, pygame_gui, and a paint when due."""
+
+    def __init__(
+        self,
+        screen: pygame.Surface,
+        manager: pygame_gui.UIManager,
+        plugin: ModelManagementPlugin,
+        redraw: RedrawPolicy | None = None,
+    ) -> None:
+        self.screen = screen
+        self.manager = manager
+        self.plugin = plugin
+        self.redraw = redraw or RedrawPolicy()
+        self.closed = False
+        self._last = time.perf_counter()
+
+    def frame(self) -> FrameTiming:
+        for event in pygame.event.get():
+            self.redraw.note_input(time.perf_counter())
+            if event.type == pygame.QUIT:
+                self.closed = True
+            if event.type == pygame.VIDEORESIZE:
+                width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
+                self.manager.set_window_resolution((width, height))
+                self.plugin.resize(pygame.Rect(0, 0, width, height))
+            self.manager.process_events(event)
+            self.plugin.process_event(event)
+        begin = time.perf_counter()
+        dt, self._last = begin - self._last, begin
+        self.plugin.update(dt)
+        self.manager.update(dt)
+        painted = self.redraw.should_paint(time.perf_counter())
+        if painted:
+            # One opaque fill is far cheaper than the panels' full-window alpha blits it replaces.
+            self.screen.fill(BACKGROUND)
+            self.manager.draw_ui(self.screen)
+        work = time.perf_counter() - begin
+        if painted:
+            pygame.display.flip()
+        return FrameTiming(work, painted)
+
+
 def _loop(
     screen: pygame.Surface,
     manager: pygame_gui.UIManager,
@@ -66,27 +119,13 @@ def _loop(
     on_frame: Callable[[ModelManagementPlugin], bool] | None,
 ) -> None:
     clock = pygame.time.Clock()
+    window = WindowLoop(screen, manager, plugin)
     frames = 0
-    last = time.perf_counter()
     while max_frames is None or frames < max_frames:
-        for event in pygame.event.get():
-            if event.type == pygame.QUIT:
-                return
-            if event.type == pygame.VIDEORESIZE:
-                width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
-                manager.set_window_resolution((width, height))
-                plugin.resize(pygame.Rect(0, 0, width, height))
-            manager.process_events(event)
-            plugin.process_event(event)
-        now = time.perf_counter()
-        dt, last = now - last, now
-        plugin.update(dt)
-        manager.update(dt)
-        # One opaque fill is far cheaper than the panels' full-window alpha blits it replaces.
-        screen.fill(BACKGROUND)
-        manager.draw_ui(screen)
-        pygame.display.flip()
+        painted = window.frame().painted
+        if window.closed:
+            return
         frames += 1
-        if on_frame is not None and on_frame(plugin):
+        if painted and on_frame is not None and on_frame(plugin):
             return
         clock.tick(FPS)

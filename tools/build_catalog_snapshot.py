@@ -100,7 +100,9 @@ def build(data_dir: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the two source JSON files")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="folder with the two source JSON files"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "assets" / "catalog-snapshot.json")
     args = parser.parse_args()
     snapshot = build(args.data)
