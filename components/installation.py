@@ -19,6 +19,15 @@ class ModelInstallRequest:
     max_rate: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    """What a finished install worker hands back: the model and how long its pull took."""
+
+    entry: InventoryEntry
+    pull_seconds: float  # timed on the worker: frames would round it up to the next poll
+    finished_at: float  # time.monotonic()
+
+
 @dataclass(slots=True)
 class ModelInstallationTask:
     """One pull: queued until a download slot is free, then running on a worker thread."""
@@ -27,7 +36,7 @@ class ModelInstallationTask:
     progress: PullProgress
     insecure: bool = False
     max_rate: float | None = None
-    future: Future[InventoryEntry] | None = None
+    future: Future[InstallResult] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     state: PullState = PullState.QUEUED
     snapshot: PullSnapshot | None = None

@@ -13,12 +13,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 import pygame_gui
 
+from ecs_models.pacing import FramePacing
 from ecs_models.plugin import ModelManagementPlugin, load_theme
-from ecs_models.redraw import RedrawPolicy
 
 WINDOW_SIZE = (1100, 720)
 MIN_SIZE = (560, 400)
-FPS = 60
 BACKGROUND = pygame.Color(load_theme()["#ecsm_panel"]["colours"]["dark_bg"])
 
 
@@ -69,25 +68,27 @@ class FrameTiming:
 
 
 class WindowLoop:
-    """The window's frame: events, the plugin's schedule, pygame_gui, and a paint when due."""
+    """The window's frame: events, the plugin's schedule, and pygame_gui's update and paint when due."""
 
     def __init__(
         self,
         screen: pygame.Surface,
         manager: pygame_gui.UIManager,
         plugin: ModelManagementPlugin,
-        redraw: RedrawPolicy | None = None,
+        pacing: FramePacing | None = None,
     ) -> None:
         self.screen = screen
         self.manager = manager
         self.plugin = plugin
-        self.redraw = redraw or RedrawPolicy()
+        self.pacing = pacing or FramePacing()
         self.closed = False
+        self._clock = pygame.time.Clock()
         self._last = time.perf_counter()
+        self._gui_dt = 0.0
 
     def frame(self) -> FrameTiming:
         for event in pygame.event.get():
-            self.redraw.note_input(time.perf_counter())
+            self.pacing.note_input(time.perf_counter())
             if event.type == pygame.QUIT:
                 self.closed = True
             if event.type == pygame.VIDEORESIZE:
@@ -98,10 +99,15 @@ class WindowLoop:
             self.plugin.process_event(event)
         begin = time.perf_counter()
         dt, self._last = begin - self._last, begin
-        self.plugin.update(dt)
-        self.manager.update(dt)
-        painted = self.redraw.should_paint(time.perf_counter())
+        self.plugin.update(dt)  # the ECS schedule runs every frame
+        self._gui_dt += dt
+        painted = self.pacing.should_paint(time.perf_counter())
         if painted:
+            # pygame_gui's update (hover checks over every widget, timers, image rebuilds) only
+            # prepares what is painted next, so it runs with the paints, given all the time
+            # since its last run; events still reach it every frame through process_events.
+            self.manager.update(self._gui_dt)
+            self._gui_dt = 0.0
             # One opaque fill is far cheaper than the panels' full-window alpha blits it replaces.
             self.screen.fill(BACKGROUND)
             self.manager.draw_ui(self.screen)
@@ -109,6 +115,10 @@ class WindowLoop:
         if painted:
             pygame.display.flip()
         return FrameTiming(work, painted)
+
+    def wait(self) -> None:
+        """Sleep until the next frame is due, at the rate the pacing asks for now."""
+        self._clock.tick(self.pacing.frame_rate(time.perf_counter()))
 
 
 def _loop(
@@ -118,7 +128,6 @@ def _loop(
     max_frames: int | None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None,
 ) -> None:
-    clock = pygame.time.Clock()
     window = WindowLoop(screen, manager, plugin)
     frames = 0
     while max_frames is None or frames < max_frames:
@@ -128,4 +137,4 @@ def _loop(
         frames += 1
         if painted and on_frame is not None and on_frame(plugin):
             return
-        clock.tick(FPS)
+        window.wait()

@@ -7,7 +7,11 @@ import time
 
 import esper
 
-from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
+from ecs_models.components.installation import (
+    InstallResult,
+    ModelInstallationTask,
+    ModelInstallRequest,
+)
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.config import LocalModelConfig, ManagerSettings
 from ecs_models.errors import EcsModelsError, InvalidNameError, PullCancelledError
@@ -37,11 +41,13 @@ def run_pull(
     progress: PullProgress,
     cancel: threading.Event,
     options: PullOptions,
-) -> InventoryEntry:
+) -> InstallResult:
     """The worker's whole job: pull, then read the new model's metadata (both block)."""
+    started = time.monotonic()
     model = pull_model(name, store, progress=progress, cancel=cancel, options=options)
+    pulled = time.monotonic()
     record_install(store, model)  # the history the Discover area's updates list reads
-    return entry_of(store, model)
+    return InstallResult(entry_of(store, model), pulled - started, pulled)
 
 
 def spawn_model_entity(entry: InventoryEntry, config: LocalModelConfig) -> None:
@@ -164,11 +170,13 @@ class InstallationSystem(System):
         error = task.future.exception()
         display = parse_model_name(task.model_name).display
         if error is None:
-            entry = task.future.result()
+            result = task.future.result()
+            entry = result.entry
+            task.finished_at = result.finished_at
             task.state = PullState.DONE
             spawn_model_entity(entry, self.config)
             self.inventory.changed()
-            seconds = max(1e-6, now - (task.started_at or now))
+            seconds = max(1e-6, result.pull_seconds)
             stats = self.config.stats_for(entry.metadata.name)
             stats.download_seconds = seconds
             stats.download_bytes_per_second = entry.metadata.size / seconds

@@ -11,14 +11,14 @@ import pygame_gui
 import pytest
 
 from ecs_models.app import WindowLoop
+from ecs_models.pacing import ACTIVE_FPS, IDLE_FPS, FramePacing
 from ecs_models.plugin import ModelManagementPlugin
-from ecs_models.redraw import RedrawPolicy
 
 SIZE = (900, 600)
 
 
 def test_policy_paints_after_input_and_otherwise_at_the_idle_rate() -> None:
-    policy = RedrawPolicy(idle_hz=10, active_s=0.3)
+    policy = FramePacing(idle_paint_hz=10, paint_all_s=0.3)
     assert policy.should_paint(100.0)  # the first frame always paints
     assert not policy.should_paint(100.05)
     assert policy.should_paint(100.11)
@@ -27,6 +27,14 @@ def test_policy_paints_after_input_and_otherwise_at_the_idle_rate() -> None:
     assert policy.should_paint(100.40)  # and every frame for a moment after it
     assert not policy.should_paint(100.45)
     assert policy.should_paint(100.51)
+
+
+def test_frames_slow_down_only_once_input_stops() -> None:
+    pacing = FramePacing(idle_after_s=1.0)
+    assert pacing.frame_rate(10.0) == IDLE_FPS
+    pacing.note_input(10.0)
+    assert pacing.frame_rate(10.5) == ACTIVE_FPS
+    assert pacing.frame_rate(11.2) == IDLE_FPS
 
 
 @pytest.fixture
@@ -39,7 +47,7 @@ def window(models_dir: Path) -> Iterator[WindowLoop]:
         manager, pygame.Rect((0, 0), SIZE), models_dir=models_dir, paint_background=False
     )
     try:
-        yield WindowLoop(screen, manager, plugin, RedrawPolicy(idle_hz=4, active_s=0.2))
+        yield WindowLoop(screen, manager, plugin, FramePacing(idle_paint_hz=4, paint_all_s=0.2))
     finally:
         plugin.close()
         pygame.display.quit()
