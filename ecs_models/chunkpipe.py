@@ -30,6 +30,7 @@ class _Chunk:
     length: int
     written: Callable[[int], None]
     stages_left: int = 2
+    failed: bool = False
 
 
 class ChunkPipeline:
@@ -46,6 +47,7 @@ class ChunkPipeline:
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._error: OSError | None = None
+        self._reports_stopped = False  # set at the first failed chunk, in submission order
         self._threads = [
             threading.Thread(target=self._hash_loop, name="pull-chunk-hash", daemon=True),
             threading.Thread(target=self._write_loop, name="pull-chunk-write", daemon=True),
@@ -120,7 +122,9 @@ class ChunkPipeline:
                     with memoryview(chunk.buffer) as view:
                         self._blob.write_at(view[: chunk.length], chunk.offset)
                 except OSError as exc:
-                    self._error = exc  # later chunks are dropped: `completed` stays contiguous
+                    self._error = exc
+            # After a failure later chunks are dropped, so `completed` stays contiguous.
+            chunk.failed = self._error is not None
             self._stage_done(chunk)
 
     def _stage_done(self, chunk: _Chunk) -> None:
@@ -130,7 +134,9 @@ class ChunkPipeline:
             chunk.stages_left -= 1
             if chunk.stages_left:
                 return
-        if self._error is None:
+        # Chunks written before the failure still count, whichever thread finishes them.
+        self._reports_stopped = self._reports_stopped or chunk.failed
+        if not self._reports_stopped:
             chunk.written(chunk.length)
         self._free.put(chunk.buffer)
         with self._idle:
