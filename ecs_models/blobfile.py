@@ -31,10 +31,6 @@ class BlobFile:
             self.close()
             raise
 
-    @property
-    def direct(self) -> bool:
-        return self._direct_fd >= 0
-
     def write_at(self, data: memoryview, offset: int) -> None:
         """Write all of `data` at `offset`. Direct writes need `data` to start page-aligned."""
         written = 0

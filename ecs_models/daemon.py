@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
+from ecs_models.lazytls import lazy_tls_client
 from ecs_models.runtime import BenchmarkResult, BenchmarkSpec, RuntimeModel
 
 DEFAULT_PORT = 11434
@@ -80,7 +81,7 @@ class OllamaDaemon:
 
     def __init__(self, base_url: str | None = None, *, timeout: float = 600.0) -> None:
         self.base_url = (base_url or daemon_url()).rstrip("/")
-        self._http = httpx.Client(
+        self._http = lazy_tls_client(
             base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=3.0), trust_env=False
         )
 

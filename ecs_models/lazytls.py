@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import threading
+from typing import Any
 
 import httpcore  # noqa: F401  httpx imports it (and trio, when installed) on its first
 import httpx  # transport: 0.1 s that belongs to start-up, not to the first pull's first byte
@@ -57,3 +58,8 @@ class LazyTlsTransport(httpx.BaseTransport):
             if self._secure is None:
                 self._secure = httpx.HTTPTransport(verify=tls_context(verify=self._verify))
             return self._secure
+
+
+def lazy_tls_client(*, verify: bool = True, **options: Any) -> httpx.Client:
+    """An httpx.Client whose TLS context is built only if it ever makes an https request."""
+    return httpx.Client(transport=LazyTlsTransport(verify=verify), **options)

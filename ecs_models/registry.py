@@ -15,7 +15,7 @@ import httpx
 
 from ecs_models.credentials import CredentialStore
 from ecs_models.errors import AuthenticationError, ModelNotFoundError, RegistryError
-from ecs_models.lazytls import LazyTlsTransport
+from ecs_models.lazytls import lazy_tls_client
 from ecs_models.manifest import MANIFEST_ACCEPT
 from ecs_models.names import ModelName
 
@@ -99,10 +99,10 @@ class RegistryClient:
         self._credentials = (
             credentials if credentials is not None else CredentialStore.from_environment()
         )
-        self._http = httpx.Client(
+        self._http = lazy_tls_client(
+            verify=not insecure,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
-            transport=LazyTlsTransport(verify=not insecure),
             headers={"User-Agent": USER_AGENT},
         )
         self._auth: dict[tuple[str, str], str] = {}

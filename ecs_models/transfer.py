@@ -504,14 +504,12 @@ class _Stream:
 
     def detach(self) -> None:
         """Drop the response after an error; its connection is closed, not pooled."""
-        if self._body is not None:
-            self._body.close(reusable=False)
-            self._body = None
+        self._close_body(after_error=True)
 
-    def _close_body(self) -> None:
+    def _close_body(self, *, after_error: bool = False) -> None:
         if self._body is not None:
             # Fully read responses return their connection to the pool; others are closed.
-            self._body.close(reusable=not self._body.remaining)
+            self._body.close(reusable=not after_error and not self._body.remaining)
             self._body = None
 
     def __enter__(self) -> _Stream:

@@ -15,6 +15,7 @@ from ecs_models.catalog.ollama_pages import parse_listing, parse_tags_page
 from ecs_models.catalog.sizes import DownloadSize, download_size
 from ecs_models.catalog.snapshot import load_snapshot
 from ecs_models.errors import EcsModelsError, InvalidNameError, ModelNotFoundError
+from ecs_models.lazytls import lazy_tls_client
 from ecs_models.names import DEFAULT_NAMESPACE, ModelName, parse_model_name
 from ecs_models.registry import USER_AGENT, RegistryClient
 from ecs_models.store import ModelStore
@@ -66,7 +67,7 @@ class OllamaWebSource:
         self.base_url = (base_url or os.environ.get(OLLAMA_WEB_URL_ENV) or OLLAMA_WEB_URL).rstrip(
             "/"
         )
-        self._client = client or httpx.Client(
+        self._client = client or lazy_tls_client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 4.0)),
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT, "Accept": "text/html"},
