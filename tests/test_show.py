@@ -341,6 +341,8 @@ def test_projector_section_and_capabilities_in_the_text(
         gguf_layer(projector_file, "projector"),
         text_layer("template", TOOLS_TEMPLATE),
         text_layer("system", " You look at pictures.\nAnd describe them."),
+        text_layer("license", "Model licence"),
+        text_layer("license", "Projector licence\n"),
     ]
     pushed = push_model(registry, unique_repo, "latest", layers)
     store = ModelStore(models_dir)
@@ -354,6 +356,11 @@ def test_projector_section_and_capabilities_in_the_text(
     assert "    embedding length    32\n    dimensions          64\n" in text
     assert "  System\n    You look at pictures.\n    And describe them.\n" in text
 
+    # Two licences are one string, joined as Ollama joins them.
+    doc = json.loads(run_cli("show", pushed.name, "--json", models=models_dir).stdout)
+    assert doc["license"] == "Model licence\nProjector licence\n"
+    assert doc["system"] == " You look at pictures.\nAnd describe them."
+
     modelfile = run_cli("show", pushed.name, "--modelfile", models=models_dir).stdout
     commands = parse_modelfile(modelfile)
     paths = [Path(args) for name, args in commands if name == "model"]
@@ -365,6 +372,10 @@ def test_projector_section_and_capabilities_in_the_text(
     assert ("template", TOOLS_TEMPLATE) in commands
     # A leading space and a newline survive Ollama's quoting rules.
     assert ("system", " You look at pictures.\nAnd describe them.") in commands
+    assert [args for name, args in commands if name == "license"] == [
+        "Model licence",
+        "Projector licence\n",
+    ]
 
 
 # -- what is not a GGUF ----------------------------------------------------------------------

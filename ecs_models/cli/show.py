@@ -7,8 +7,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ecs_models.cli.context import EXIT_OK, Output, not_installed, open_store, parse_names
-from ecs_models.cli.context import registry_host as registry_host_of
+from ecs_models.cli.context import (
+    EXIT_OK,
+    Output,
+    not_installed,
+    open_store,
+    parse_names,
+    registry_host,
+)
 from ecs_models.cli.models import table
 from ecs_models.create import human_number
 from ecs_models.gguf import quantization_name
@@ -39,7 +45,7 @@ def cmd_show(args: argparse.Namespace, output: Output) -> int:
     store = open_store(args, create=False)
     if store is None:
         raise not_installed(name)
-    model = store.resolve(name, default_host=registry_host_of(args))
+    model = store.resolve(name, default_host=registry_host(args))
     result = show_model(store, model, verbose=args.verbose)
     doc = result.response
     if result.problem is not None:
