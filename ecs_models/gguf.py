@@ -226,9 +226,10 @@ class _FileSource(_Source):
 
 
 class _Parser:
-    def __init__(self, source: _Source) -> None:
+    def __init__(self, source: _Source, array_limit: int | None = ARRAY_DECODE_LIMIT) -> None:
         self.source = source
         self.pos = 0
+        self.array_limit = array_limit  # None: decode every array, however long
 
     def _take(self, size: int) -> int:
         start = self.pos
@@ -275,7 +276,7 @@ class _Parser:
         count = self.u64()
         if element_type == _ARRAY:
             raise GGUFError(f"The GGUF metadata key {key} is an array of arrays.")
-        if count <= ARRAY_DECODE_LIMIT:
+        if self.array_limit is None or count <= self.array_limit:
             return [self.value(element_type, key) for _ in range(count)]
         fmt = _SCALAR_FORMATS.get(element_type)
         if fmt is not None:
@@ -395,11 +396,17 @@ def parse_header_bytes(
     return _Parser(_Source(data)).header(shape_only=shape_only)
 
 
-def read_header(path: Path, *, shape_only: bool = False) -> GGUFHeader:
-    """Parse a GGUF file's header, reading only as far as the header goes."""
+def read_header(
+    path: Path, *, shape_only: bool = False, array_limit: int | None = ARRAY_DECODE_LIMIT
+) -> GGUFHeader:
+    """Parse a GGUF file's header, reading only as far as the header goes.
+
+    Arrays longer than `array_limit` are stepped over and summarised; None decodes them all
+    (a tokenizer's vocabulary: hundreds of thousands of strings).
+    """
     try:
         with open(path, "rb") as handle:
-            return _Parser(_FileSource(handle)).header(shape_only=shape_only)
+            return _Parser(_FileSource(handle), array_limit).header(shape_only=shape_only)
     except NeedMoreBytes as exc:
         raise GGUFError(
             f"{path.name} is truncated: it ends at byte {exc.available}, inside its GGUF header."

@@ -16,6 +16,7 @@ from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.lifecycle import InventoryRefreshRequest
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.config import LocalModelConfig, ManagerSettings, ResourceLimits
+from ecs_models.facts_cache import ModelFactsCache
 from ecs_models.frame_state import InventoryState, SystemStatus
 from ecs_models.names import DEFAULT_HOST
 from ecs_models.resource_map import Resources
@@ -23,6 +24,7 @@ from ecs_models.schedule import ModelManagementSystemSet, Schedule, entered_worl
 from ecs_models.store import ModelStore
 from ecs_models.systems.installation import InstallationSystem
 from ecs_models.systems.lifecycle import LifecycleSystem
+from ecs_models.systems.model_facts import ModelFactsSystem
 from ecs_models.systems.performance import PerformanceSystem
 from ecs_models.systems.ui import UISystem
 from ecs_models.ui.area import AreaContext, AreaView
@@ -73,6 +75,7 @@ class ModelManagementPlugin:
         self.pools = WorkerPools(config.resource_limits.max_concurrent_downloads)
         for resource in (store, settings, config, self.pools, InventoryState(), SystemStatus()):
             self.resources.insert(resource)
+        self.resources.insert(ModelFactsCache())
         bar_rect, area_rect = split_rect(pygame.Rect(rect))
         self.areas = build_areas(AreaContext(manager, area_rect, self.resources))
         # With no other area there is no tab strip: the Models view takes the whole rect.
@@ -91,6 +94,7 @@ class ModelManagementPlugin:
         sets = ModelManagementSystemSet
         self.schedule.add_system(sets.INSTALLATION, InstallationSystem(self.resources))
         self.schedule.add_system(sets.LIFECYCLE, LifecycleSystem(self.resources))
+        self.schedule.add_system(sets.LIFECYCLE, ModelFactsSystem(self.resources))
         self.schedule.add_system(sets.PERFORMANCE, PerformanceSystem(self.resources))
         self.schedule.add_system(sets.UI, UISystem(self.resources, self.view))
         for area in self.areas:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import esper
 
@@ -20,7 +21,9 @@ from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.notice import Notice, NoticeLevel
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.config import LocalModelConfig, ManagerSettings, ModelMetadata
+from ecs_models.create import human_number
 from ecs_models.errors import InvalidNameError
+from ecs_models.facts_cache import ModelFactsCache
 from ecs_models.fit_cache import FitVerdicts
 from ecs_models.formatting import human_bytes, human_rate, progress_text
 from ecs_models.frame_state import InventoryState, SystemStatus
@@ -28,6 +31,7 @@ from ecs_models.names import parse_model_name
 from ecs_models.progress import PullState
 from ecs_models.resource_map import Resources
 from ecs_models.schedule import System
+from ecs_models.show import ModelFacts
 from ecs_models.sorting import sort_models
 from ecs_models.systems.notices import post_error
 from ecs_models.ui import intents
@@ -62,20 +66,52 @@ def task_caption(task: ModelInstallationTask) -> str:
     return "failed: " + (task.error or "unknown error")
 
 
+@dataclass(frozen=True, slots=True)
+class Details:
+    """What the details pane shows: text lines, and capability tags in line `tags_row`."""
+
+    lines: list[str]
+    tags: tuple[str, ...] = ()
+    tags_row: int | None = None
+
+
 def detail_lines(
-    model: ModelMetadata | None, config: LocalModelConfig, fit: str | None = None
-) -> list[str]:
+    model: ModelMetadata | None,
+    config: LocalModelConfig,
+    fit: str | None = None,
+    facts: ModelFacts | None = None,
+) -> Details:
+    """The focused model's facts; those from its GGUF header appear once `facts` is read."""
     if model is None:
-        return ["Select a model to see its details."]
+        return Details(["Select a model to see its details."])
+    reading = "…" if facts is None else "unknown"
+    known = facts if facts is not None and facts.problem is None else None
+    count = known.parameter_count if known is not None else None
+    parameters = model.parameter_size or (human_number(count) if count else "")
+    if count:
+        parameters = f"{parameters} ({count:,})"
     lines = [
         f"Name: {model.display}",
         f"ID: {model.model_id}",
         f"Size: {human_bytes(model.size)}",
-        f"Family: {model.family or 'unknown'}",
-        f"Parameter size: {model.parameter_size or 'unknown'}",
-        f"Quantization: {model.quantization or 'unknown'}",
+        f"Architecture: {(known and known.architecture) or model.family or reading}",
+        f"Parameters: {parameters or reading}",
+        f"Context length: {_number(known.context_length if known else None, reading)}",
+        f"Embedding length: {_number(known.embedding_length if known else None, reading)}",
+        f"Quantization: {model.quantization or (known and known.quantization) or reading}",
         f"Modified: {model.modified.astimezone().strftime('%Y-%m-%d %H:%M')}",
     ]
+    tags: tuple[str, ...] = ()
+    tags_row = len(lines)
+    if facts is None:
+        lines.append("Capabilities: reading the model file…")
+    elif facts.problem is not None:
+        lines.append(f"Model file: {facts.problem}")
+    elif facts.capabilities:
+        tags = facts.capabilities
+        lines.append("")  # the tags' row
+    else:
+        lines.append("Capabilities: none known")
     if fit:
         lines.append(f"Fit: {fit}")
     stats = config.performance_stats.get(model.name)
@@ -86,7 +122,11 @@ def detail_lines(
         measured.append(f"verified in {stats.verify_seconds:.1f} s")
     if measured:
         lines.append("Measured: " + ", ".join(measured))
-    return lines
+    return Details(lines, tags, tags_row if tags else None)
+
+
+def _number(value: int | None, missing: str) -> str:
+    return str(value) if value is not None else missing
 
 
 class UISystem(System):
@@ -101,6 +141,7 @@ class UISystem(System):
         self.status = resources.get(SystemStatus)
         # Present when the Performance area computes fit verdicts (its FitSystem fills it).
         self.fits = resources.try_get(FitVerdicts)
+        self.facts = resources.try_get(ModelFactsCache)
         self._shown_inventory: tuple[int, object] | None = None
         self._items: list[tuple[str, str]] = []
         self._shown_selection: frozenset[str] = frozenset()
@@ -193,17 +234,25 @@ class UISystem(System):
         self._shown_selection = selection
         # Details change with the focus, the inventory, or a finished verify (a notice appears).
         fits_version = self.fits.version if self.fits is not None else 0
+        facts_version = self.facts.version if self.facts is not None else 0
         details_key = (
             panel.focused_model,
             self.inventory.version,
             self._notice_count,
             fits_version,
+            facts_version,
         )
         if details_key != self._shown_details:
             self._shown_details = details_key
             focused = self.config.installed_models.get(panel.focused_model or "")
             fit = self.fits.line_for(panel.focused_model) if self.fits is not None else None
-            self.view.show_details(detail_lines(focused, self.config, fit))
+            facts = (
+                self.facts.get(focused.digest)
+                if self.facts is not None and focused is not None
+                else None
+            )
+            details = detail_lines(focused, self.config, fit, facts)
+            self.view.show_details(details.lines, details.tags, details.tags_row)
 
     @staticmethod
     def _item_text(model: ModelMetadata) -> str:

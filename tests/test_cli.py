@@ -16,6 +16,8 @@ import pytest
 from support.faults import flip_byte
 from support.model_builder import (
     MIB,
+    SMALL_LICENSE,
+    SMALL_TEMPLATE,
     PushedModel,
     cached_gguf,
     push_model,
@@ -336,7 +338,7 @@ def test_list_of_a_missing_directory_is_empty_and_creates_nothing(tmp_path: Path
     assert not models.exists()
 
 
-def test_show_prints_details_layers_and_config(
+def test_show_prints_ollamas_sections_and_api_show_json(
     registry: RegistryServer, unique_repo: str, tmp_path: Path
 ) -> None:
     model = push_small_model(registry, unique_repo, "latest", seed=31)
@@ -346,28 +348,24 @@ def test_show_prints_details_layers_and_config(
     text = run_cli("show", short_name(model), models=models, registry=registry)
     assert text.returncode == 0, text.stderr
     out = text.stdout
-    assert display_name(model) in out
-    assert model.id in out
-    assert ollama_bytes(model.total_size) in out and str(model.total_size) in out
-    for blob in model.blobs:
-        assert blob.digest in out and blob.media_type in out
-    for key in ("model_format", "model_family", "file_type"):
-        assert key in out
-    assert "temperature" in out and "MIT License" in out
+    for section in ("  Model", "  Capabilities", "  Parameters", "  License"):
+        assert section + "\n" in out
+    assert "    architecture        llama\n" in out
+    assert f"    quantization        {model.config_dict['file_type']}\n" in out
+    assert '    stop           "<|end|>"\n' in out and "    temperature    0.7\n" in out
+    assert "    MIT License\n" in out
 
     # Lookup is case-insensitive, as Ollama's.
     upper = run_cli("show", short_name(model).upper(), "--json", models=models, registry=registry)
     assert upper.returncode == 0, upper.stderr
     doc = json.loads(upper.stdout)
-    assert doc["name"] == display_name(model)
-    assert doc["id"] == model.id
-    assert doc["size"] == model.total_size
-    assert doc["digest"] == model.manifest_digest.removeprefix("sha256:")
-    assert doc["layers"] == model.manifest["layers"]
-    assert doc["config_blob"] == model.manifest["config"]
-    assert doc["config"] == model.config_dict
     assert doc["details"]["quantization_level"] == model.config_dict["file_type"]
-    assert doc["parameters"]["temperature"] == 0.7
+    assert doc["details"]["parameter_size"] == model.config_dict["model_type"]
+    assert doc["parameters"].splitlines()[-1] == "temperature                    0.7"
+    assert doc["license"] == SMALL_LICENSE
+    assert doc["template"] == SMALL_TEMPLATE
+    assert doc["capabilities"] == ["completion"]
+    assert doc["model_info"]["general.architecture"] == "llama"
 
     missing = run_cli("show", "not-installed", models=models, registry=registry)
     assert "not installed" in assert_one_error_line(missing)

@@ -22,8 +22,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-# Text layers larger than this are not printed by `show`: they are not meant for a terminal.
-SHOW_TEXT_LIMIT = 64 * 1024
 NON_TTY_INTERVAL_S = 1.0
 TTY_INTERVAL_S = 0.1
 

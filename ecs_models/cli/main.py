@@ -22,8 +22,9 @@ from ecs_models.cli.context import (
     models_root,
     registry_host,
 )
-from ecs_models.cli.models import cmd_list, cmd_show
+from ecs_models.cli.models import cmd_list
 from ecs_models.cli.pull import cmd_pull
+from ecs_models.cli.show import add_show_parser, cmd_show
 from ecs_models.cli.store import cmd_prune, cmd_rm, cmd_verify
 from ecs_models.cli.text import one_line, parse_rate
 from ecs_models.commands import command_modules
@@ -61,9 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", aliases=["ls"], parents=common, help="list installed models")
     listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
 
-    show = sub.add_parser("show", parents=common, help="show one installed model")
-    show.add_argument("name", metavar="NAME")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    add_show_parser(sub, common)
 
     rm = sub.add_parser("rm", parents=common, help="remove models and blobs nothing else uses")
     rm.add_argument("names", metavar="NAME", nargs="+")

@@ -11,7 +11,7 @@ ROW = 30
 LINE = 24
 MIN_WIDTH = 520
 MIN_HEIGHT = 380
-DETAIL_LINES = 9  # 7 facts + Fit + Measured
+DETAIL_LINES = 12  # 9 facts, the capability tags, Fit, Measured
 
 
 @dataclass(frozen=True, slots=True)

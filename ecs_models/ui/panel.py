@@ -11,6 +11,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
+from ecs_models.ui.capability_tags import CapabilityTags
 from ecs_models.ui.claim import claim_event
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
@@ -106,6 +107,7 @@ class ModelManagerView(ManagerPanel):
             )
             for r in lay.details
         ]
+        self.capability_tags = CapabilityTags(manager, box)
         self.status_label = pygame_gui.elements.UILabel(
             relative_rect=lay.status,
             text="",
@@ -118,6 +120,7 @@ class ModelManagerView(ManagerPanel):
         self._shown_selection: frozenset[str] = frozenset()
         self._focused: str | None = None
         self._details: tuple[str, ...] = ()
+        self._tags: tuple[tuple[str, ...], int | None] = ((), None)
         self._status = ""
         self._notice: tuple[str, bool] = ("", False)
         self._confirmation: str | None = None
@@ -219,7 +222,13 @@ class ModelManagerView(ManagerPanel):
             self.sort_menu.selected_option = (criteria.value, criteria.value)
             self.sort_menu.rebuild()
 
-    def show_details(self, lines: Sequence[str]) -> None:
+    def show_details(
+        self, lines: Sequence[str], tags: Sequence[str] = (), tags_row: int | None = None
+    ) -> None:
+        """Detail lines, and `tags` as small labels in line `tags_row` (which `lines` leaves
+        empty or labels)."""
+        self._tags = (tuple(tags), tags_row)
+        self._show_tags()
         padded = tuple(lines) + ("",) * (len(self.detail_labels) - len(lines))
         if padded == self._details:
             return
@@ -229,6 +238,12 @@ class ModelManagerView(ManagerPanel):
             if old != new or not self._details:
                 label.set_text(new)
         self._details = padded
+
+    def _show_tags(self) -> None:
+        tags, row = self._tags
+        rects = self.layout.details
+        rect = rects[row] if row is not None and row < len(rects) else None
+        self.capability_tags.show(tags, rect)
 
     def show_status(self, text: str) -> None:
         if text != self._status:
@@ -245,6 +260,7 @@ class ModelManagerView(ManagerPanel):
         the same place, so the one not in use goes back into hiding.
         """
         super().show(show_contents)
+        self.capability_tags.rehide()
         if self._confirmation is None:
             hide(self.confirm_label, self.confirm_yes, self.confirm_no)
         else:
@@ -296,6 +312,7 @@ class ModelManagerView(ManagerPanel):
             *zip(self.detail_labels, lay.details, strict=True),
         )
         place(placed)
+        self._show_tags()
         # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)
