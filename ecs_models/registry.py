@@ -432,6 +432,7 @@ class RegistryClient:
     def _paginated(self, name: ModelName, path: str, key: str, limit: int) -> list[str]:
         items: list[str] = []
         params: dict[str, str] | None = {"n": str(min(limit, 1000))}
+        seen: set[str] = set()
         while True:
             response = self.request("GET", name, path, params=params)
             if response.status_code in (404, 405):
@@ -443,13 +444,24 @@ class RegistryClient:
                     f"{name.host} answered HTTP {response.status_code} when listing {key}.",
                     status=response.status_code,
                 )
-            doc: Any = response.json()
+            try:
+                doc: Any = response.json()
+            except (ValueError, RecursionError):
+                doc = None
             page = doc.get(key) if isinstance(doc, dict) else None
-            items.extend(x for x in (page or []) if isinstance(x, str))
+            found = [x for x in page if isinstance(x, str)] if isinstance(page, list) else []
+            new = list(dict.fromkeys(x for x in found if x not in seen))
+            items.extend(new)
+            seen.update(new)
             link = response.headers.get("Link", "")
-            if len(items) >= limit or 'rel="next"' not in link:
+            # Links could go on forever (back to a page already read, or to empty pages): only
+            # a page that added names is followed.
+            if len(items) >= limit or not new or 'rel="next"' not in link:
                 return items[:limit]
-            next_url = httpx.URL(link.split(";", 1)[0].strip().strip("<>"))
+            try:
+                next_url = httpx.URL(link.split(";", 1)[0].strip().strip("<>"))
+            except httpx.InvalidURL:
+                return items[:limit]
             path = next_url.path.removeprefix("/v2/")
             params = dict(next_url.params)
 

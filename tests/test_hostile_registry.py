@@ -22,6 +22,7 @@ from support.model_builder import MIB, BuiltModel, build_model, bytes_layer, tex
 from test_cli import assert_one_error_line, json_lines, run_cli
 
 from ecs_models.errors import RegistryError
+from ecs_models.names import parse_model_name
 from ecs_models.registry import RegistryClient
 from ecs_models.store import ModelStore
 from ecs_models.transfer import pull_model
@@ -434,3 +435,19 @@ def test_a_token_that_drips_forever_is_cut_at_the_deadline(
     hostile.serve_manifest(challenge(hostile))
     hostile.routes["/token"] = Reply(body=b" ", endless=True, drip=0.05)
     assert "took more than 1 s to send a token" in slow_pull(hostile, tmp_path)
+
+
+# -- listings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tags", [["v1"], []], ids=["same-page", "empty-page"])
+def test_a_tag_list_that_links_back_to_itself_ends(
+    hostile: HostileRegistry, tags: list[str]
+) -> None:
+    path = "/v2/evil/model/tags/list"
+    link = f'<{path}?n=1000&last=v1>; rel="next"'
+    hostile.routes[path] = json_reply({"tags": tags}, headers={"Link": link})
+    with RegistryClient() as client:
+        found = client.tags(parse_model_name(hostile.name()))
+    assert found == tags
+    assert len([r for r in hostile.requests if r.path == path]) <= 2
