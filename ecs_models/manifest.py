@@ -125,7 +125,7 @@ class Manifest:
         if media_type in INDEX_MEDIA_TYPES or "manifests" in doc:
             raise ManifestError(
                 "The manifest is an index (a list of manifests for several platforms or "
-                "runners), not a single model's manifest; this version cannot install it."
+                "runners), not a single model's manifest; this version does not handle those."
             )
         if media_type not in (MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE):
             raise ManifestError(
