@@ -127,7 +127,9 @@ class RegistryClient:
             verify=not insecure,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
+            # Bodies are read raw and counted (bounded_body): a compressed one could expand
+            # without bound before it is, so none is asked for and one sent anyway is refused.
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
         self._auth: dict[tuple[str, str], str] = {}
         self._auth_lock = threading.Lock()
@@ -369,8 +371,7 @@ class RegistryClient:
             "GET",
             name,
             f"{name.repository}/manifests/{name.tag}",
-            # Compressed, a 4 MiB body could expand without bound before it is counted.
-            headers={"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"},
+            headers={"Accept": MANIFEST_ACCEPT},
             limit=MANIFEST_LIMIT,
             what="manifest",
         )
