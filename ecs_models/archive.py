@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ecs_models.disk import DiskLimits, HasMinFreeDisk, check_install_fits
 from ecs_models.errors import (
@@ -24,6 +24,7 @@ from ecs_models.errors import (
     EcsModelsError,
     ManifestError,
     OperationCancelledError,
+    with_fix,
 )
 from ecs_models.formatting import human_bytes
 from ecs_models.manifest import Layer, Manifest
@@ -41,6 +42,7 @@ _SMALL = 4 << 20  # members up to this size are also kept in memory (index, mani
 _SAMPLE = 256 << 10
 _SAMPLES_PER_BLOB = 8
 _BLOB_MEMBER_RE = re.compile(r"blobs/sha256/([0-9a-f]{64})")
+_E = TypeVar("_E", bound=EcsModelsError)
 
 
 class ArchiveError(EcsModelsError):
@@ -158,8 +160,7 @@ class _VerifyingReader(io.RawIOBase):
         actual = "sha256:" + self.sha.hexdigest()
         if actual != self.digest:
             raise DigestMismatchError(
-                f"Blob {self.digest[7:19]} in the store hashes to {actual[7:19]}; "
-                "run `health --repair` before exporting."
+                f"Blob {self.digest[7:19]} in the store hashes to {actual[7:19]}."
             )
 
 
@@ -242,9 +243,11 @@ def export_model(
     blobs = list({b.digest: b for b in model.manifest.blobs}.values())
     for layer in blobs:
         if not store.has_blob(layer):
-            raise EcsModelsError(
-                f"Blob {layer.digest[7:19]} of {model.display} is missing or incomplete; "
-                "run `health --repair` before exporting."
+            raise _repair_first(
+                EcsModelsError(
+                    f"Blob {layer.digest[7:19]} of {model.display} is missing or incomplete."
+                ),
+                model,
             )
     result = ExportResult(target, model.display, 0, 0, False)
     use_zstd = False
@@ -333,7 +336,14 @@ def _write_tar(
                     f"blobs/sha256/{layer.digest.removeprefix('sha256:')}", layer.size
                 )
                 tar.addfile(member, reader)
-                reader.check()
+                try:
+                    reader.check()
+                except DigestMismatchError as exc:
+                    raise _repair_first(exc, model) from None
+
+
+def _repair_first(error: _E, model: InstalledModel) -> _E:
+    return with_fix(error, "verify", "--repair", model.display, purpose="before exporting it")
 
 
 # -- import ----------------------------------------------------------------------------------

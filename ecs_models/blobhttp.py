@@ -142,6 +142,7 @@ def open_range(
     (None, error_response, final_url) for a status the caller must judge (401, 404, 5xx...).
     A 200 to a range that does not start at 0 raises RangeNotSupportedError.
     """
+    first_scheme = urllib.parse.urlsplit(url).scheme
     for _hop in range(6):
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme
@@ -153,7 +154,8 @@ def open_range(
             "User-Agent": USER_AGENT,
             "Accept-Encoding": "identity",
         }
-        if parts.netloc.lower() == auth_netloc:
+        # Not in clear text either, after a redirect from https to http on the same host.
+        if parts.netloc.lower() == auth_netloc and scheme in (first_scheme, "https"):
             send.update(headers)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         conn = pool.get(*origin)

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TypeVar
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The command that fixes an error: its words after the program name and what it does.
+
+    The command line prints it whole (`run `ecs-models verify --repair x` to ...`), with the
+    options that named the models directory; the window offers its own button instead.
+    """
+
+    words: tuple[str, ...]
+    purpose: str  # "to download the damaged blobs again"
+
 
 class EcsModelsError(Exception):
     """Base of every error this package raises on purpose; str() is shown to the user as is."""
+
+    fix: Fix | None = None
 
 
 class InvalidNameError(EcsModelsError, ValueError):
@@ -55,3 +72,12 @@ class OperationCancelledError(EcsModelsError):
 
 class PullCancelledError(OperationCancelledError):
     """The user cancelled a pull; its partial data stays resumable."""
+
+
+E = TypeVar("E", bound=EcsModelsError)
+
+
+def with_fix(error: E, *words: str, purpose: str) -> E:
+    """`error`, naming the command that fixes it (see Fix)."""
+    error.fix = Fix(tuple(words), purpose)
+    return error

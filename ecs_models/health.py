@@ -444,10 +444,7 @@ def _config_findings(
     config_layer = model.manifest.config
     if any(config_layer.digest in d for d in damaged):
         return []  # already reported as a blob problem
-    try:
-        config = json.loads(store.blob_path(config_layer.digest).read_bytes())
-    except (OSError, ValueError):
-        config = None
+    config = store.read_json_blob(config_layer)
     if not isinstance(config, dict):
         return [
             Finding(

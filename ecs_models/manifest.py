@@ -14,6 +14,15 @@ from ecs_models.errors import ManifestError
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
+OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
+# Lists of manifests (per platform, or per runner in Ollama's newer format), not a model.
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.ollama.manifest.list.v2+json",
+    }
+)
 OLLAMA_LAYER_PREFIX = "application/vnd.ollama.image."
 MODEL_LAYER_TYPE = OLLAMA_LAYER_PREFIX + "model"
 # What we ask registries for; registry.ollama.ai answers text/plain whatever we send.
@@ -95,8 +104,11 @@ class Manifest:
     @classmethod
     def parse(cls, raw: bytes) -> Manifest:
         try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # UTF-8 only, as Ollama reads it (json.loads would also guess UTF-16 and UTF-32).
+            doc = json.loads(raw.decode("utf-8"))
+        # ValueError also covers bad UTF-8 and integers too long to convert; RecursionError
+        # deep nesting.
+        except (ValueError, RecursionError) as exc:
             raise ManifestError(
                 f"The manifest is not valid JSON ({exc.__class__.__name__})."
             ) from exc
@@ -104,19 +116,27 @@ class Manifest:
             raise ManifestError("The manifest is not a JSON object.")
         if doc.get("schemaVersion") != 2:
             raise ManifestError(
-                f"The manifest has schemaVersion {doc.get('schemaVersion')!r}; only 2 is supported."
+                f"The manifest has schemaVersion {str(doc.get('schemaVersion'))[:40]!r}; "
+                "only 2 is supported."
             )
         media_type = doc.get("mediaType", MANIFEST_MEDIA_TYPE)
+        if not isinstance(media_type, str):
+            raise ManifestError("The manifest's media type is not a string.")
+        if media_type in INDEX_MEDIA_TYPES or "manifests" in doc:
+            raise ManifestError(
+                "The manifest is an index (a list of manifests for several platforms or "
+                "runners), not a single model's manifest; this version does not handle those."
+            )
         if media_type not in (MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE):
             raise ManifestError(
-                f"The manifest media type {str(media_type)[:100]!r} is not a model image."
+                f"The manifest media type {media_type[:100]!r} is not a model image."
             )
         config = _parse_layer(doc.get("config"), "config")
         raw_layers = doc.get("layers")
         if not isinstance(raw_layers, list):
             raise ManifestError("The manifest has no layers list.")
         layers = tuple(_parse_layer(item, f"layer {i}") for i, item in enumerate(raw_layers))
-        return cls(raw=raw, media_type=str(media_type), config=config, layers=layers)
+        return cls(raw=raw, media_type=media_type, config=config, layers=layers)
 
 
 def _parse_layer(item: Any, where: str) -> Layer:

@@ -13,14 +13,34 @@ from typing import Any
 
 import httpx
 
+from ecs_models.bounded_body import (
+    KIB,
+    MIB,
+    BodyEncodedError,
+    BodyTooLargeError,
+    BodyTooSlowError,
+    human_limit,
+    read_bounded,
+)
 from ecs_models.credentials import CredentialStore
-from ecs_models.errors import AuthenticationError, ModelNotFoundError, RegistryError
+from ecs_models.errors import (
+    AuthenticationError,
+    ManifestError,
+    ModelNotFoundError,
+    RegistryError,
+)
 from ecs_models.lazytls import lazy_tls_client
-from ecs_models.manifest import MANIFEST_ACCEPT
+from ecs_models.manifest import MANIFEST_ACCEPT, Manifest, normalize_digest, sha256_digest
+from ecs_models.manifest_policy import MANIFEST_LIMIT, check_pulled_manifest
 from ecs_models.names import ModelName
 
 USER_AGENT = "ecs-models/0.1 (+ollama-compatible)"
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Any other answer we read whole: a token, a catalog or tags page (1,000 names is ~50 KiB).
+RESPONSE_LIMIT = 1 * MIB
+# An error answer is read only for its message.
+ERROR_BODY_LIMIT = 64 * KIB
+MAX_REDIRECTS = 5
 
 
 def is_loopback_host(host: str) -> bool:
@@ -90,9 +110,13 @@ class RegistryClient:
         retries: int = 5,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 8.0,
+        body_timeout: float = 60.0,
     ) -> None:
         self.insecure = insecure
         self.timeout = timeout
+        # The whole body of a small answer must arrive within this, however slowly it drips
+        # (`timeout` only bounds the wait for each piece).
+        self.body_timeout = body_timeout
         self.retries = retries
         self.retry_base_delay = retry_base_delay
         self.retry_max_delay = retry_max_delay
@@ -103,7 +127,9 @@ class RegistryClient:
             verify=not insecure,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
+            # Bodies are read raw and counted (bounded_body): a compressed one could expand
+            # without bound before it is, so none is asked for and one sent anyway is refused.
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
         self._auth: dict[tuple[str, str], str] = {}
         self._auth_lock = threading.Lock()
@@ -137,8 +163,9 @@ class RegistryClient:
         if scheme == "basic":
             if credential is None:
                 raise AuthenticationError(
-                    f"{name.host} asks for a user name and password; add them to "
-                    "ECS_MODELS_REGISTRY_AUTH or ~/.config/ecs_models/credentials.json."
+                    f"{name.host} asks for a user name and password; set "
+                    f"ECS_MODELS_REGISTRY_AUTH='{name.host}=USER:PASSWORD' (or add them to "
+                    "~/.config/ecs_models/credentials.json)."
                 )
             pair = f"{credential.username}:{credential.password}".encode()
             header = "Basic " + base64.b64encode(pair).decode()
@@ -156,7 +183,15 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm:
             raise AuthenticationError(f"{name.host} sent a token challenge without a realm.")
-        realm_url = httpx.URL(realm)
+        try:
+            realm_url = httpx.URL(realm)
+        except httpx.InvalidURL:
+            realm_url = httpx.URL()
+        if realm_url.scheme not in ("http", "https") or not realm_url.host:
+            raise AuthenticationError(
+                f"{name.host} sent a token challenge whose realm {realm[:80]!r} is not an "
+                "http(s) URL."
+            )
         query: dict[str, str | list[str]] = {}
         if "service" in params:
             query["service"] = params["service"]
@@ -167,14 +202,22 @@ class RegistryClient:
         auth: httpx.BasicAuth | None = None
         credential = self._credentials.lookup(name.host)
         # Credentials go only to a realm on the registry's own host: a challenge naming another
-        # host could be an attempt to collect them.
-        if credential is not None and realm_url.host.lower() == _bare_host(name.host):
+        # host could be an attempt to collect them; nor over plain http from an https registry.
+        downgrade = realm_url.scheme == "http" and self.base_url(name).startswith("https:")
+        if (
+            credential is not None
+            and realm_url.host.lower() == _bare_host(name.host)
+            and not downgrade
+        ):
             auth = httpx.BasicAuth(credential.username, credential.password)
         try:
-            response = self._http.get(realm_url, params=query, auth=auth)
+            request = self._http.build_request("GET", realm_url, params=query)
+            response = self._read(
+                name, self._http.send(request, auth=auth, stream=True), "token", RESPONSE_LIMIT
+            )
         except httpx.HTTPError as exc:
             raise AuthenticationError(
-                f"Could not reach the token service {realm_url.host}: {exc}."
+                f"Could not reach the token service {realm_url.host}: {_describe(exc)}."
             ) from exc
         if response.status_code != 200:
             raise AuthenticationError(
@@ -202,11 +245,15 @@ class RegistryClient:
         follow_redirects: bool = True,
         action: str = "pull",
         content: bytes | None = None,
+        limit: int = RESPONSE_LIMIT,
+        what: str = "answer",
     ) -> httpx.Response:
         """A small metadata request to the name's registry, with auth, redirects and retries.
 
         `path` is relative to /v2/, or an absolute URL the registry handed out (an upload
         Location). `action` is the token scope asked for on a 401 ("pull,push" to upload).
+        A successful answer's body over `limit` bytes, or slower than `body_timeout`, is
+        refused with a RegistryError naming `what` it was.
         """
         if path.startswith(("http://", "https://")):
             url = path
@@ -218,7 +265,7 @@ class RegistryClient:
             attempt += 1
             try:
                 response = self._send(
-                    method, name, url, headers or {}, params, follow_redirects, content
+                    method, name, url, headers or {}, params, follow_redirects, content, limit, what
                 )
             except httpx.TransportError as exc:
                 if attempt > self.retries:
@@ -249,32 +296,84 @@ class RegistryClient:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None,
         follow_redirects: bool,
-        content: bytes | None = None,
+        content: bytes | None,
+        limit: int,
+        what: str,
     ) -> httpx.Response:
         registry_host = _bare_host(name.host)
-        for _hop in range(6):
-            target = httpx.URL(url)
+        secure = self.base_url(name).startswith("https:")
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                target = httpx.URL(url)
+            except httpx.InvalidURL:
+                raise RegistryError(f"{name.host} redirected to an invalid URL.") from None
             send_headers = dict(headers)
-            if target.host.lower() == registry_host:
+            # Never a token or password to another host, nor in clear text after a redirect
+            # from https to http.
+            if target.host.lower() == registry_host and (target.scheme == "https" or not secure):
                 send_headers.update(self.auth_headers(name))
-            response = self._http.request(
+            request = self._http.build_request(
                 method, target, headers=send_headers, params=params, content=content
             )
+            response = self._http.send(request, stream=True)
             location = response.headers.get("Location")
             if not (follow_redirects and response.is_redirect and location):
-                return response
+                return self._read(name, response, what, limit)
             response.close()
             url = urllib.parse.urljoin(str(target), location)
+            if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+                raise RegistryError(f"{name.host} redirected to {url[:80]!r}; refusing it.")
             params = None
-        raise RegistryError(f"{name.host} redirected too many times.")
+        raise RegistryError(
+            f"{name.host} redirected more than {MAX_REDIRECTS} times; refusing to follow it "
+            "further."
+        )
+
+    def _read(
+        self, name: ModelName, response: httpx.Response, what: str, limit: int
+    ) -> httpx.Response:
+        """The streamed response with its body read within the limits (see bounded_body)."""
+        failed = not response.is_success
+        try:
+            return read_bounded(
+                response,
+                limit=ERROR_BODY_LIMIT if failed else limit,
+                deadline_s=self.body_timeout,
+                truncate=failed,
+            )
+        except BodyTooLargeError:
+            raise RegistryError(
+                f"The registry {name.host} sent a {what} larger than {human_limit(limit)}; "
+                "refusing it."
+            ) from None
+        except BodyTooSlowError:
+            raise RegistryError(
+                f"The registry {name.host} took more than {self.body_timeout:g} s to send a "
+                f"{what}; refusing it."
+            ) from None
+        except BodyEncodedError as exc:
+            raise RegistryError(
+                f"The registry {name.host} sent a {what} compressed with {exc.encoding[:20]!r} "
+                "although we asked for none; refusing it."
+            ) from None
 
     def get_manifest(self, name: ModelName) -> bytes:
-        """The manifest's bytes exactly as the registry sent them."""
+        """The manifest's bytes exactly as the registry sent them, checked by fetch_manifest."""
+        return self.fetch_manifest(name).raw
+
+    def fetch_manifest(self, name: ModelName) -> Manifest:
+        """The manifest of a name, refused unless it is a model safe to pull.
+
+        Never more than MANIFEST_LIMIT bytes are read; the bytes must hash to the digest the
+        registry announces, and manifest_policy's checks must pass.
+        """
         response = self.request(
             "GET",
             name,
             f"{name.repository}/manifests/{name.tag}",
             headers={"Accept": MANIFEST_ACCEPT},
+            limit=MANIFEST_LIMIT,
+            what="manifest",
         )
         if response.status_code == 404:
             raise ModelNotFoundError(f"Model {name.display} was not found on {name.host}.")
@@ -287,7 +386,21 @@ class RegistryClient:
                 f"{name.host} answered HTTP {response.status_code} for the manifest of {name.display}.",
                 status=response.status_code,
             )
-        return response.content
+        raw = response.content
+        announced = response.headers.get("Docker-Content-Digest", "").strip()
+        if announced.lower().startswith("sha256:"):
+            try:
+                matches = normalize_digest(announced) == sha256_digest(raw)
+            except ManifestError:
+                matches = False
+            if not matches:
+                raise RegistryError(
+                    f"The registry {name.host} sent a manifest for {name.display} whose sha256 "
+                    "is not the Docker-Content-Digest it announced; refusing it."
+                )
+        manifest = Manifest.parse(raw)
+        check_pulled_manifest(manifest, name.host)
+        return manifest
 
     def manifest_digest(self, name: ModelName) -> str | None:
         """The current manifest digest via HEAD (cheap), or None when the registry omits it."""
@@ -296,6 +409,7 @@ class RegistryClient:
             name,
             f"{name.repository}/manifests/{name.tag}",
             headers={"Accept": MANIFEST_ACCEPT},
+            what="manifest",
         )
         if response.status_code == 404:
             raise ModelNotFoundError(f"Model {name.display} was not found on {name.host}.")
@@ -319,6 +433,7 @@ class RegistryClient:
     def _paginated(self, name: ModelName, path: str, key: str, limit: int) -> list[str]:
         items: list[str] = []
         params: dict[str, str] | None = {"n": str(min(limit, 1000))}
+        seen: set[str] = set()
         while True:
             response = self.request("GET", name, path, params=params)
             if response.status_code in (404, 405):
@@ -330,13 +445,24 @@ class RegistryClient:
                     f"{name.host} answered HTTP {response.status_code} when listing {key}.",
                     status=response.status_code,
                 )
-            doc: Any = response.json()
+            try:
+                doc: Any = response.json()
+            except (ValueError, RecursionError):
+                doc = None
             page = doc.get(key) if isinstance(doc, dict) else None
-            items.extend(x for x in (page or []) if isinstance(x, str))
+            found = [x for x in page if isinstance(x, str)] if isinstance(page, list) else []
+            new = list(dict.fromkeys(x for x in found if x not in seen))
+            items.extend(new)
+            seen.update(new)
             link = response.headers.get("Link", "")
-            if len(items) >= limit or 'rel="next"' not in link:
+            # Links could go on forever (back to a page already read, or to empty pages): only
+            # a page that added names is followed.
+            if len(items) >= limit or not new or 'rel="next"' not in link:
                 return items[:limit]
-            next_url = httpx.URL(link.split(";", 1)[0].strip().strip("<>"))
+            try:
+                next_url = httpx.URL(link.split(";", 1)[0].strip().strip("<>"))
+            except httpx.InvalidURL:
+                return items[:limit]
             path = next_url.path.removeprefix("/v2/")
             params = dict(next_url.params)
 

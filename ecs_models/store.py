@@ -22,9 +22,11 @@ from ecs_models.errors import (
     ManifestError,
     ModelNotFoundError,
     OperationCancelledError,
+    with_fix,
 )
 from ecs_models.locking import FileLock
 from ecs_models.manifest import Layer, Manifest, blob_file_name, normalize_digest
+from ecs_models.manifest_policy import CONFIG_LIMIT
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 
 # Our own bookkeeping lives beside blobs/ and manifests/, never inside them: Ollama deletes
@@ -297,20 +299,30 @@ class ModelStore:
         cached = self._config_cache.get(key)
         if cached is not None:
             return cached
-        try:
-            config = json.loads(self.blob_path(key).read_bytes())
-            details = ModelDetails.from_config(config if isinstance(config, dict) else {})
-        except (OSError, ValueError):
+        config = self.read_json_blob(manifest.config)
+        if config is None:
             return ModelDetails()
+        details = ModelDetails.from_config(config if isinstance(config, dict) else {})
         self._config_cache[key] = details
         return details
 
     def read_config(self, model: InstalledModel) -> dict[str, Any]:
-        try:
-            config = json.loads(self.blob_path(model.manifest.config.digest).read_bytes())
-        except (OSError, ValueError):
-            return {}
+        config = self.read_json_blob(model.manifest.config)
         return config if isinstance(config, dict) else {}
+
+    def read_json_blob(self, layer: Layer, *, limit: int = CONFIG_LIMIT) -> Any:
+        """A small JSON blob (a config) parsed, or None when missing, unparsable or over
+        `limit` bytes: it is read whole into memory, so never a huge one."""
+        if layer.size > limit:
+            return None
+        try:
+            with open(self.blob_path(layer.digest), "rb") as handle:
+                data = handle.read(limit + 1)
+            if len(data) > limit:
+                return None
+            return json.loads(data.decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
 
     def list_models(self) -> list[InstalledModel]:
         """Every readable manifest, sorted by name; unreadable ones are in unreadable_manifests()."""
@@ -340,17 +352,13 @@ class ModelStore:
             try:
                 return self._load(wanted.path_parts, path)
             except ManifestError as exc:
-                raise ModelNotFoundError(
-                    f"The manifest of {wanted.display} is unreadable: {exc}"
-                ) from exc
+                raise _unreadable(wanted, exc) from exc
         for parts, candidate in self._manifest_files():
             if ModelName(*parts).matches(wanted):
                 try:
                     return self._load(parts, candidate)
                 except ManifestError as exc:
-                    raise ModelNotFoundError(
-                        f"The manifest of {wanted.display} is unreadable: {exc}"
-                    ) from exc
+                    raise _unreadable(wanted, exc) from exc
         raise ModelNotFoundError(f"Model {wanted.display} is not installed.")
 
     def write_manifest(self, name: ModelName, raw: bytes) -> InstalledModel:
@@ -585,6 +593,11 @@ def hash_file(
             if on_bytes is not None:
                 on_bytes(count)
     return "sha256:" + digest.hexdigest()
+
+
+def _unreadable(name: ModelName, error: ManifestError) -> ModelNotFoundError:
+    unreadable = ModelNotFoundError(f"The manifest of {name.display} is unreadable: {error}")
+    return with_fix(unreadable, "pull", name.display, purpose="to download it again")
 
 
 def _subdirs(path: Path) -> list[Path]:

@@ -24,6 +24,7 @@ from ecs_models.errors import (
     InsufficientSpaceError,
     PullCancelledError,
     RegistryError,
+    with_fix,
 )
 from ecs_models.formatting import human_bytes
 from ecs_models.hashing import PrefixHasher
@@ -525,12 +526,12 @@ def _translate(ctx: _Pull, exc: BaseException) -> BaseException:
         error = exc.error
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             free = ctx.store.free_bytes()
-            return InsufficientSpaceError(
-                f"The disk holding {ctx.store.root} filled up while downloading {ctx.name.display}; "
-                "free some space and pull again to resume.",
+            full = InsufficientSpaceError(
+                f"The disk holding {ctx.store.root} filled up while downloading {ctx.name.display}.",
                 needed=0,
                 available=free,
             )
+            return with_fix(full, "pull", ctx.name.display, purpose="to resume once space is free")
         return EcsModelsError(
             f"Writing {ctx.name.display} to disk failed: {error.strerror or error}."
         )

@@ -25,6 +25,7 @@ from ecs_models.errors import (
     ModelNotFoundError,
     OperationCancelledError,
     RegistryError,
+    with_fix,
 )
 from ecs_models.manifest import Layer, Manifest
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
@@ -171,9 +172,11 @@ def push_model(
     sources: dict[str, BlobSource] = {}
     for layer in unique_blobs(model.manifest):
         if not store.has_blob(layer):
-            raise ModelNotFoundError(
-                f"Blob {layer.digest[7:19]} of {model.display} is missing or incomplete; "
-                "repair the model before pushing it."
+            missing = ModelNotFoundError(
+                f"Blob {layer.digest[7:19]} of {model.display} is missing or incomplete."
+            )
+            raise with_fix(
+                missing, "verify", "--repair", model.display, purpose="before pushing it"
             )
         sources[layer.digest] = FileBlobSource(store.blob_path(layer.digest))
     return upload_manifest(
@@ -299,8 +302,10 @@ def put_manifest(client: RegistryClient, dest: ModelName, manifest: Manifest) ->
 
 def _check_cancel(cancel: threading.Event, dest: ModelName) -> None:
     if cancel.is_set():
+        # The command that resumes it is the caller's to name (see commands.remote).
         raise PushCancelledError(
-            f"The push to {dest.display} was cancelled; push again to resume where it stopped."
+            f"The push to {dest.display} was cancelled; the blobs the registry acknowledged "
+            "stay there."
         )
 
 

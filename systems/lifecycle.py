@@ -217,4 +217,6 @@ class LifecycleSystem(System):
         blob = problem.digest.removeprefix("sha256:")[:12]
         what = _PROBLEM_WORDS.get(problem.kind, f"has a {problem.kind} problem")
         more = f" (and {_plural(len(broken) - 1, 'more model')} too)" if len(broken) > 1 else ""
-        post_error(f"{first.model.display} failed verification: blob {blob} {what}{more}.")
+        # This check is not kept; the Storage tab's Verify keeps its findings for its Repair.
+        fix = "; Storage tab: Verify, then Repair"
+        post_error(f"{first.model.display} failed verification: blob {blob} {what}{more}{fix}.")

@@ -187,6 +187,7 @@ def test_verify_finds_a_flipped_byte_and_repair_refetches_only_that_blob(
         lambda: len(state.health) == 2 and "failed verification" in view.notice_label.text
     )
     harness.settle(2)
+    assert view.notice_label.text.endswith("; press Repair.")  # the fix, named by its button
     bad = [h for h in state.health.values() if not h.ok]
     # Both tags share the template blob: both are damaged by one flipped byte.
     assert len(bad) == 2 and all(h.findings[0].digest == template.digest for h in bad)

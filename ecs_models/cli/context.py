@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -194,10 +195,36 @@ def run_interruptibly(work: Callable[[], T], cancel: threading.Event) -> T:
 # -- pull ----------------------------------------------------------------------------------
 
 
-def error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException, args: argparse.Namespace | None = None) -> str:
+    """The error's one sentence, ending with the exact command that fixes it, if any."""
     if isinstance(exc, KeyboardInterrupt):
         return "Interrupted."
     if isinstance(exc, OSError) and not isinstance(exc, EcsModelsError):
         what = exc.strerror or str(exc) or exc.__class__.__name__
         return f"{what}: {exc.filename}" if exc.filename else what
-    return one_line(str(exc)) or exc.__class__.__name__
+    text = one_line(str(exc)) or exc.__class__.__name__
+    fix = exc.fix if isinstance(exc, EcsModelsError) else None
+    if fix is None:
+        return text
+    return f"{text.rstrip('.')}; {run_hint(args, *fix.words)} {fix.purpose}."
+
+
+def fix_command(args: argparse.Namespace | None, *words: str) -> str:
+    """The exact command line for `words`, quoted for a shell, with the options that chose the
+    models directory (and allowed plain http) in this run: what a hint tells the user to run.
+
+    --registry is never repeated: hints name models as `list` shows them, which resolve
+    without it.
+    """
+    argv = [PROG]
+    if args is not None:
+        if getattr(args, "models", None):
+            argv += ["--models", str(args.models)]
+        if getattr(args, "insecure", False):
+            argv.append("--insecure")
+    return shlex.join([*argv, *words])
+
+
+def run_hint(args: argparse.Namespace | None, *words: str) -> str:
+    """'run `ecs-models verify --repair llama3:8b`': a hint's verb and command."""
+    return f"run `{fix_command(args, *words)}`"

@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("names", metavar="NAME", nargs="*", help="models (default: all)")
     verify.add_argument("--json", action="store_true", help="print a JSON report")
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="check as `health` does and download again only the bad or missing blobs "
+        "(the same as `health --repair`)",
+    )
+    # What `health` would take: `verify --repair` runs health's own code with these.
+    verify.set_defaults(no_hash=False, smoke=False)
 
     prune = sub.add_parser(
         "prune", parents=common, help="delete orphaned blobs and stale partial downloads"
@@ -130,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="replace")
     output = Output(sys.stdout, sys.stderr)
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         run = getattr(args, "run", None)
@@ -143,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILURE
     except (EcsModelsError, OSError, KeyboardInterrupt) as exc:
-        _report(output, f"error: {error_text(exc)}")
+        _report(output, f"error: {error_text(exc, args)}")
         return _exit_status(exc)
     except Exception as exc:
         if os.environ.get("ECS_MODELS_DEBUG"):

@@ -26,6 +26,7 @@ from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes
 from ecs_models.errors import (
     EcsModelsError,
     PullCancelledError,
+    with_fix,
 )
 from ecs_models.formatting import human_eta
 from ecs_models.progress import ProgressEvent
@@ -159,7 +160,7 @@ def cmd_pull(args: argparse.Namespace, output: Output) -> int:
         if printer is not None:
             printer.end_line()
         if stream is not None and not stream.error_written:
-            stream.write({"error": error_text(exc)})
+            stream.write({"error": error_text(exc, args)})
         raise
 
 
@@ -193,8 +194,9 @@ def _pull(
             )
         except (PullCancelledError, KeyboardInterrupt) as exc:
             # Whichever wait noticed the cancel, the user reads the same sentence.
-            raise PullCancelledError(
-                f"The pull of {name.display} was cancelled; pull it again to resume."
+            cancelled = PullCancelledError(f"The pull of {name.display} was cancelled.")
+            raise with_fix(
+                cancelled, "pull", name.display, purpose="to resume where it stopped"
             ) from exc
     record_install(store, model)  # history for `history` and `update`
     if printer is not None:

@@ -21,6 +21,7 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
+from ecs_models.cli.hints import fix_hints, manifest_name
 from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, one_line
 from ecs_models.errors import (
     OperationCancelledError,
@@ -182,6 +183,11 @@ def _verify_lines(reports: list[VerifyReport], unreadable: list[tuple[Path, str]
 
 def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     names = parse_names(args, args.names)
+    if args.repair:
+        # One repair: `health --repair`'s code, whichever word the user reached for.
+        from ecs_models.commands.lifecycle import run_health
+
+        return run_health(args)
     store = open_store(args, create=False)
     reports: list[VerifyReport] = []
     unreadable: list[tuple[Path, str]] = []
@@ -210,12 +216,18 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     problems = []
     if damaged:
         problems.append(
-            f"{plural(len(damaged), 'model')} failed verification ({', '.join(damaged)}); "
-            "pull again to repair"
+            f"{plural(len(damaged), 'model')} failed verification ({', '.join(damaged)})"
         )
     if unreadable:
         problems.append(f"{plural(len(unreadable), 'manifest')} could not be read")
-    output.note("error: " + "; ".join(problems) + ".")
+    assert store is not None  # reports and unreadable manifests come from a store
+    names_unreadable = [
+        manifest_name(path.relative_to(store.manifests_dir).parts) for path, _why in unreadable
+    ]
+    hint = fix_hints(
+        args, damaged=damaged, unreadable=sorted(n for n in names_unreadable if n is not None)
+    )
+    output.note("error: " + "; ".join(problems) + hint + ".")
     return EXIT_FAILURE
 
 

@@ -108,7 +108,9 @@ def is_tty(stream: IO[str]) -> bool:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Whitespace collapsed and control characters dropped: text a registry chose (an error
+    code, a media type) must not move the cursor or recolour the terminal."""
+    return " ".join("".join(c for c in part if c.isprintable()) for part in text.split())
 
 
 # -- argument parsing ------------------------------------------------------------------------

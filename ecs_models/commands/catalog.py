@@ -21,10 +21,15 @@ from ecs_models.catalog import (
     measure_memory,
     recommend,
 )
-from ecs_models.cli.context import Output, open_store, registry_host, run_interruptibly
+from ecs_models.cli.context import Output, open_store, registry_host, run_hint, run_interruptibly
 from ecs_models.cli.text import human_time, is_tty, ollama_bytes
 from ecs_models.commands.common import print_json
-from ecs_models.errors import EcsModelsError, ModelNotFoundError, OperationCancelledError
+from ecs_models.errors import (
+    EcsModelsError,
+    ModelNotFoundError,
+    OperationCancelledError,
+    with_fix,
+)
 from ecs_models.memory import MachineMemory
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry import RegistryClient
@@ -415,7 +420,7 @@ def _outcome_json(outcome: UpdateOutcome) -> dict[str, Any]:
     }
 
 
-def _outcome_line(outcome: UpdateOutcome) -> str:
+def _outcome_line(args: argparse.Namespace, outcome: UpdateOutcome) -> str:
     if outcome.result == "updated":
         new = (outcome.new_digest or "").removeprefix("sha256:")[:12]
         return (
@@ -423,7 +428,8 @@ def _outcome_line(outcome: UpdateOutcome) -> str:
             f"{ollama_bytes(outcome.freed)} of the old version freed)"
         )
     if outcome.result == "pinned":
-        return f"skipped {outcome.name}: pinned (an update is available; unpin it to update)"
+        unpin = run_hint(args, "unpin", outcome.name)
+        return f"skipped {outcome.name}: pinned (an update is available; {unpin} to allow it)"
     if outcome.result == "current":
         return f"{outcome.name} is up to date"
     return f"{outcome.result} {outcome.name}" + (f": {outcome.error}" if outcome.error else "")
@@ -447,7 +453,13 @@ def run_update(args: argparse.Namespace) -> int:
         _say("no models installed")
     failed = [o for o in outcomes if o.result in ("failed", "cancelled")]
     if any(o.result == "cancelled" for o in outcomes):
-        raise OperationCancelledError("The update was cancelled; update again to resume.")
+        words = [n.display for n in names] if names else ["--all"]
+        raise with_fix(
+            OperationCancelledError("The update was cancelled."),
+            "update",
+            *words,
+            purpose="to resume where it stopped",
+        )
     return 1 if failed else 0
 
 
@@ -467,7 +479,7 @@ def _update(
     def report(outcome: UpdateOutcome) -> None:
         if printer is not None:
             printer.end_line()
-            output.print(_outcome_line(outcome))
+            output.print(_outcome_line(args, outcome))
 
     cancel = threading.Event()
     options = PullOptions(insecure=bool(args.insecure), default_host=host)

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from ecs_models.archive import describe_export, export_model, import_archive
 from ecs_models.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, clean
+from ecs_models.cli.context import run_hint
+from ecs_models.cli.hints import fix_hints, manifest_name
 from ecs_models.commands.common import default_host, open_store, print_json, registry_client
 from ecs_models.create import create_from_gguf
 from ecs_models.disk import DiskLevel, disk_status
@@ -200,7 +202,7 @@ def run_du(args: argparse.Namespace) -> int:
     print(f"dedup savings:   {human_bytes(report.dedup_savings)}")
     print(f"orphaned blobs:  {human_bytes(report.orphan_bytes)}")
     print(f"partials:        {human_bytes(report.partial_bytes)}")
-    print(f"reclaimable:     {human_bytes(report.reclaimable_bytes)} (run `cleanup`)")
+    print(f"reclaimable:     {human_bytes(report.reclaimable_bytes)} ({run_hint(args, 'cleanup')})")
     if report.never_used:
         print(f"never used:      {', '.join(m.display for m in report.never_used)}")
     if report.unused:
@@ -277,10 +279,18 @@ def run_health(args: argparse.Namespace) -> int:
                 print(f"cannot repair {model}: {why}")
     if not ok:
         bad = sorted(m.display for m in report.models if not m.ok)
-        hint = "" if args.repair else "; run `health --repair` to download damaged blobs again"
+        hint = "" if args.repair else _health_hint(args, report)
         print(f"error: {len(bad)} model(s) unhealthy ({', '.join(bad)}){hint}.", file=sys.stderr)
         return 1
     return 0
+
+
+def _health_hint(args: argparse.Namespace, report: HealthReport) -> str:
+    """The commands that fix what the check found: a repair for damaged blobs, a pull for
+    an unreadable manifest; nothing for bad bytes the registry itself serves."""
+    damaged = sorted(m.display for m in report.models if m.digest is not None and m.repairable)
+    unreadable = [manifest_name(m.name) for m in report.models if m.digest is None]
+    return fix_hints(args, damaged=damaged, unreadable=sorted(n for n in unreadable if n))
 
 
 # -- cleanup and disk ------------------------------------------------------------------------

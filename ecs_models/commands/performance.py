@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ecs_models import perfstats
+from ecs_models.cli.context import run_hint
 from ecs_models.commands.common import (
     default_host,
     open_store,
@@ -13,7 +14,7 @@ from ecs_models.commands.common import (
     registry_client,
 )
 from ecs_models.daemon import OllamaDaemon
-from ecs_models.errors import EcsModelsError
+from ecs_models.errors import EcsModelsError, with_fix
 from ecs_models.fit import FitReport, fit_model
 from ecs_models.formatting import human_bytes
 from ecs_models.memory import KV_TYPE_BYTES
@@ -165,12 +166,19 @@ def run_stats(args: argparse.Namespace) -> int:
     wanted = _display(args, args.name) if args.name else None
     table = perfstats.performance(store, wanted)
     if wanted and not table:
-        raise EcsModelsError(f"No performance figures are recorded for {wanted} yet.")
+        raise with_fix(
+            EcsModelsError(f"No performance figures are recorded for {wanted} yet."),
+            "bench",
+            wanted,
+            purpose="to measure it",
+        )
     if args.json:
         print_json({name: stats.to_dict() for name, stats in table.items()})
         return 0
     if not table:
-        print("No performance figures recorded yet; run `bench NAME` or pull a model.")
+        print(
+            f"No performance figures recorded yet; {run_hint(args, 'bench', 'NAME')} or pull a model."
+        )
         return 0
     rows = [["NAME", "RUNTIME", "LOAD", "PROMPT T/S", "GEN T/S", "TTFT", "PEAK MEM", "RUNS"]]
     for name, stats in sorted(table.items()):

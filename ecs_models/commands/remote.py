@@ -13,7 +13,7 @@ from ecs_models.cli.context import Output, run_interruptibly
 from ecs_models.cli.pull import JsonPullStream, PullPrinter
 from ecs_models.cli.text import is_tty, ollama_bytes
 from ecs_models.commands.common import default_host, open_store, print_json, registry_client
-from ecs_models.errors import EcsModelsError
+from ecs_models.errors import EcsModelsError, with_fix
 from ecs_models.formatting import human_bytes
 from ecs_models.progress import ProgressEvent, PullProgress
 
@@ -93,7 +93,11 @@ def _end(listener: Callable[[ProgressEvent], None]) -> None:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    from ecs_models.upload import PushOptions, push_model  # httpx loads only when talking
+    from ecs_models.upload import (  # httpx loads only when talking
+        PushCancelledError,
+        PushOptions,
+        push_model,
+    )
 
     output = Output(sys.stdout, sys.stderr)
     store = open_store(args)
@@ -114,6 +118,9 @@ def run_push(args: argparse.Namespace) -> int:
                 ),
                 cancel,
             )
+        except PushCancelledError as exc:
+            again = ["push", args.name, *([args.dest] if args.dest else [])]
+            raise with_fix(exc, *again, purpose="to resume where it stopped") from None
         finally:
             _end(listener)
     if args.json:

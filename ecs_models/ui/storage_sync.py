@@ -113,7 +113,7 @@ class StorageUISystem(System):
             if health.repairable and (not state.selected or name in state.selected)
         ]
         if not damaged:
-            post_notice("Nothing to repair: verify first; only damaged blobs are downloaded again.")
+            post_notice("Nothing to repair: press Verify first; Repair fetches only damaged blobs.")
             return
         # Models damaged only in blobs the chosen ones share are fixed too: check them again.
         bad = {f.digest for name in damaged for f in state.health[name].repairable}

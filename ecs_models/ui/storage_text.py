@@ -153,8 +153,9 @@ def verify_notice(report: HealthReport) -> tuple[str, bool]:
         )
     first = damaged[0]
     more = f" and {plural(len(damaged) - 1, 'other model')}" if len(damaged) > 1 else ""
+    fix = "; press Repair" if first.repairable else ""  # the notice is one line: keep it short
     return (
-        f"{first.display}{more} failed verification: {finding_text(first.findings[0])}.",
+        f"{first.display}{more} failed verification: {finding_text(first.findings[0])}{fix}.",
         True,
     )
 
