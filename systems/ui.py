@@ -18,7 +18,7 @@ from ecs_models.components.lifecycle import (
 )
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.notice import Notice, NoticeLevel
-from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
 from ecs_models.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.errors import InvalidNameError
 from ecs_models.fit_cache import FitVerdicts
@@ -31,6 +31,7 @@ from ecs_models.schedule import System
 from ecs_models.sorting import sort_models
 from ecs_models.systems.notices import post_error
 from ecs_models.ui import intents
+from ecs_models.ui.confirm import name_list
 from ecs_models.ui.panel import ModelManagerView
 from ecs_models.ui.task_row import TaskRowView
 
@@ -89,6 +90,16 @@ def detail_lines(
     return lines
 
 
+def removal_question(pending: RemovalConfirmation) -> str:
+    """'Remove a and b? This frees 1.2 GB; 300 MB other models share stays.'"""
+    displays = [parse_model_name(n).display for n in pending.model_names]
+    text = f"Remove {name_list(displays, 'models')}? "
+    text += f"This frees {human_bytes(pending.bytes_freed)}"
+    if pending.bytes_kept:
+        text += f"; {human_bytes(pending.bytes_kept)} shared with other models stays"
+    return text + "."
+
+
 class UISystem(System):
     """The only system that touches pygame_gui, and always on the UI thread."""
 
@@ -131,6 +142,9 @@ class UISystem(System):
         elif isinstance(intent, intents.CancelPressed):
             esper.create_entity(InstallCancelRequest(intent.task_entity))
         elif isinstance(intent, intents.SelectionChanged):
+            if set(intent.selected) != panel.selected_models:
+                # The question was about the rows highlighted when Remove was pressed.
+                panel.pending_removal = None
             panel.selected_models = set(intent.selected)
             panel.focused_model = intent.focused
         elif isinstance(intent, intents.SortChanged):
@@ -230,8 +244,7 @@ class UISystem(System):
         if pending is None:
             self.view.show_confirmation(None)
             return
-        names = ", ".join(parse_model_name(n).display for n in pending.model_names)
-        self.view.show_confirmation(f"Remove {names} and free {human_bytes(pending.bytes_freed)}?")
+        self.view.show_confirmation(removal_question(pending))
 
     def _sync_status(self) -> None:
         sample = self.status.sample
