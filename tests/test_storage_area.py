@@ -66,6 +66,20 @@ def _click_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
     raise AssertionError(f"no report row starts with {prefix!r}")
 
 
+def _click_cleanup_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
+    for item in view.cleanup_list.item_list:
+        if item["text"].startswith(prefix) and item["button_element"] is not None:
+            harness.click(item["button_element"])
+            return
+    raise AssertionError(f"no cleanup row starts with {prefix!r}")
+
+
+def _press(harness: PanelHarness, key: int) -> None:
+    for kind in (pygame.KEYDOWN, pygame.KEYUP):
+        pygame.event.post(pygame.event.Event(kind, key=key, mod=0, unicode="", scancode=0))
+    harness.settle(3)
+
+
 def _notice(harness: PanelHarness, view: StorageView, needle: str) -> bool:
     return needle in view.notice_label.text
 
@@ -151,17 +165,69 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
     assert human_bytes(plan.reclaimable_bytes) in view.cleanup_total.text
     assert orphan.exists() and partial.exists()  # a dry run
 
+    # One row picked: Clean asks about that item only, by the button; Escape deletes nothing.
+    assert view.clean_button.text == "Clean all…"
+    _click_cleanup_row(harness, view, "orphaned blob")
+    harness.settle(2)
+    assert view.clean_button.text == "Clean 1 selected…"
     harness.click(view.clean_button)
-    assert view.confirm_label.visible and view.clean_yes.visible
-    assert (
-        view.confirm_label.text == f"Delete 2 items and free {human_bytes(plan.reclaimable_bytes)}?"
+    assert view.confirm.is_open and view.confirm.panel.rect.top >= view.clean_button.rect.bottom
+    assert view.confirm.text == (
+        f"Delete the orphaned blob blobs/{orphan.name[:16]}…{orphan.name[-14:]}? "
+        f"This frees {human_bytes(200_000)}."
     )
-    harness.click(view.clean_yes)
-    harness.run_until(lambda: _notice(harness, view, "Deleted 2 items"))
-    assert not orphan.exists() and not partial.exists() and young.exists()
+    _press(harness, pygame.K_ESCAPE)
+    assert not view.confirm.is_open
+    harness.settle(5)
+    assert orphan.exists() and partial.exists()
+
+    harness.click(view.clean_button)
+    _press(harness, pygame.K_RETURN)
+    harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
+    assert not orphan.exists() and partial.exists() and young.exists()
+    harness.run_until(lambda: len(view.cleanup_list.item_list) == 1)
+    harness.settle(2)
+    assert view.clean_button.text == "Clean all…"  # the picked row is gone
+
+    harness.click(view.clean_button)
+    assert view.confirm.text == (
+        f"Delete the stale partial blobs/sha256-{'c' * 9}…{'c' * 6}-partial? "
+        f"This frees {human_bytes(300_000)}."
+    )
+    assert view.confirm.yes is not None
+    harness.click(view.confirm.yes)
+    harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
+    assert not partial.exists() and young.exists()
     assert store.resolve(pair[0].name).size == pair[0].total_size
     harness.run_until(lambda: view.cleanup_total.text == "Nothing to clean up.")
-    assert not view.confirm_label.visible
+    assert not view.confirm.is_open
+
+
+def test_report_rows_select_as_on_a_desktop(
+    models_dir: Path,
+    registry: RegistryServer,
+    pair: tuple[PushedModel, PushedModel],
+    harness_for: Any,
+) -> None:
+    store = ModelStore(models_dir)
+    for pushed in pair:
+        pull(store, pushed.name)
+    harness = harness_for(models_dir, registry.host)
+    view = _open_storage(harness)
+    first, second = (m.name for m in pair)
+    _click_row(harness, view, pair[0].name)
+    _click_row(harness, view, pair[1].name)  # a plain click: the other row is dropped
+    assert _state(harness).selected == {second}
+    assert view.report_title.text.endswith("  ·  1 selected")
+    pygame.key.set_mods(pygame.KMOD_LCTRL)
+    try:
+        _click_row(harness, view, pair[0].name)
+    finally:
+        pygame.key.set_mods(0)
+    assert _state(harness).selected == {first, second}
+    assert view.report_title.text.endswith("  ·  2 selected")
+    assert view.verify_button.text == "Verify selected"
+    assert all(item["button_element"].is_selected for item in view.report_list.item_list)
 
 
 def test_verify_finds_a_flipped_byte_and_repair_refetches_only_that_blob(

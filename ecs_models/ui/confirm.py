@@ -64,10 +64,11 @@ class ConfirmPopover:
     def is_open(self) -> bool:
         return self.panel is not None
 
-    def open(self, text: str, place: pygame.Rect) -> None:
+    def open(self, text: str, place: pygame.Rect, anchor: pygame.Rect | None = None) -> None:
         """Show `text` in a box `place.width` wide whose top-left is `place.topleft`.
 
-        The box grows down to fit the text; when that would pass `place.bottom` it moves up.
+        The box grows down to fit the text. When that would pass `place.bottom` it opens above
+        `anchor` (the asking button) instead, and failing that it moves up as far as needed.
         """
         if text == self.text and place == self._place and self.is_open:
             return
@@ -106,7 +107,10 @@ class ConfirmPopover:
         )
         border = self.panel.rect.height - inner.get_rect().height
         height = buttons_y + BUTTON_H + PAD + border
-        y = min(place.y, max(0, place.bottom - height)) if place.height else place.y
+        y = place.y
+        if height > place.height:
+            above = anchor.top - PAD - height if anchor is not None else -1
+            y = above if above >= 0 else max(0, place.bottom - height)
         self.panel.set_relative_position((place.x, y))
         self.panel.set_dimensions((width, height))
         # The question takes the keyboard: Enter must not also reach a focused text entry.

@@ -246,7 +246,7 @@ class ModelManagerView(ManagerPanel):
         if text is None:
             self.confirm.close()
         else:
-            self.confirm.open(text, self.layout.confirm)
+            self.confirm.open(text, self.layout.confirm, self.layout.remove)
 
     def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
         hidden = sync_task_rows(
@@ -282,7 +282,7 @@ class ModelManagerView(ManagerPanel):
         self._selected_caption = ""  # the label's width changed: choose its caption again
         self._show_selected_count()
         if self._confirmation is not None:
-            self.confirm.open(self._confirmation, lay.confirm)
+            self.confirm.open(self._confirmation, lay.confirm, lay.remove)
         # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)
