@@ -101,6 +101,12 @@ def click_item(harness: PanelHarness, selection_list: Any, prefix: str) -> None:
     raise AssertionError(f"no row starts with {prefix!r}: {selection_list.item_list}")
 
 
+def press_key(harness: PanelHarness, key: int) -> None:
+    for kind in (pygame.KEYDOWN, pygame.KEYUP):
+        pygame.event.post(pygame.event.Event(kind, key=key, mod=0, unicode="", scancode=0))
+    harness.settle(3)
+
+
 def pick_option(harness: PanelHarness, menu: Any, text: str) -> None:
     """Open a drop-down and click one of its options, as a person would."""
     harness.click(menu.current_state.selected_option_button)
@@ -262,12 +268,28 @@ def test_unreachable_hosts_are_shown_without_stalling_frames(
     finally:
         silent.close()
 
-    # Remove the refused host: picked in the host menu, then Remove.
-    pick_option(panel, view.host_menu, refused_url)
-    assert view.selected_host == refused_url
-    panel.click(view.remove_host_button)
+    # Remove the refused host by its own row's button, whatever the host menu shows (the
+    # first host, by default): the question under that button names it; Escape keeps it.
+    assert view.selected_host == silent_url
+    card = next(c for c in view.cards if c.url == refused_url)
+    panel.click(card.remove_button)
+    assert view.confirm.is_open
+    assert view.confirm.text == (
+        f"Remove {refused_url} from the hosts list? Its models stay on that host."
+    )
+    box = view.confirm.panel.rect
+    assert 0 <= box.top - card.remove_button.rect.bottom <= 8 and view.rect.contains(box)
+    assert box.right == card.remove_button.rect.right
+    press_key(panel, pygame.K_ESCAPE)
+    assert not view.confirm.is_open
+    panel.settle(5)
+    assert json.loads((config_dir / "hosts.json").read_text()) == [silent_url, refused_url]
+
+    panel.click(card.remove_button)
+    press_key(panel, pygame.K_RETURN)
     panel.run_until(lambda: json.loads((config_dir / "hosts.json").read_text()) == [silent_url])
     panel.run_until(lambda: len(view.cards) == 1)
+    assert view.cards[0].url == silent_url and not view.confirm.is_open
 
 
 def test_screenshot_shows_the_hosts_rows_in_colour(panel: PanelHarness, tmp_path: Path) -> None:
