@@ -86,7 +86,8 @@ def highlighted(view: ModelManagerView) -> set[str]:
     return {
         item["text"].split()[0]
         for item in rows(view)
-        if item["button_element"] is not None and item["button_element"].is_selected
+        if item["button_element"] is not None
+        and item["button_element"].drawable_shape.active_state.state_id == "selected"
     }
 
 

@@ -101,6 +101,11 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
             wanted = {index}
             self._anchor = clicked["text"]
         self._select_indices(wanted)
+        button = clicked["button_element"]
+        if button is not None:
+            # The button drew itself "normal" when the mouse went up on it; a row that was
+            # already selected (so not changed above) must be drawn selected again.
+            (button.select if clicked["selected"] else button.unselect)()
         kind = (
             pygame_gui.UI_SELECTION_LIST_NEW_SELECTION
             if clicked["selected"]
