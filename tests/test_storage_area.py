@@ -157,8 +157,8 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
     view = _open_storage(harness)
 
     rows = [item["text"] for item in view.cleanup_list.item_list]
-    assert any(r.startswith("orphaned blob: blobs/" + orphan.name[:16]) for r in rows), rows
-    assert any(r.startswith("stale partial: blobs/sha256-cccc") for r in rows), rows
+    assert f"{human_bytes(200_000)}   orphaned blob: blobs/{orphan.name[:16]}" in rows[0], rows
+    assert rows[1].startswith(f"{human_bytes(300_000)}   stale partial: blobs/sha256-ccc"), rows
     assert len(rows) == 2
     plan = _state(harness).cleanup
     assert plan is not None and plan.reclaimable_bytes >= 200_000 + 300_000
@@ -167,7 +167,7 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
 
     # One row picked: Clean asks about that item only, by the button; Escape deletes nothing.
     assert view.clean_button.text == "Clean all…"
-    _click_cleanup_row(harness, view, "orphaned blob")
+    _click_cleanup_row(harness, view, human_bytes(200_000))
     harness.settle(2)
     assert view.clean_button.text == "Clean 1 selected…"
     harness.click(view.clean_button)

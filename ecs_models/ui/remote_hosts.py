@@ -85,7 +85,6 @@ class HostCard:
             text="Remove",
             manager=manager,
             container=container,
-            tool_tip_text="Remove this host from the list (its models stay on it)",
         )
 
     @property

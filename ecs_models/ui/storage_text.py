@@ -128,7 +128,8 @@ def cleanup_row(item: CleanupItem, root: Path) -> str:
     word = _KIND_WORDS[item.kind]
     if not item.removable:
         return f"{word}: {where} (reported, not deleted)"
-    return f"{word}: {where}   {human_bytes(item.bytes)}"
+    # What deleting it frees comes first: a narrow list cuts a row's end, not its start.
+    return f"{human_bytes(item.bytes)}   {word}: {where}"
 
 
 def cleanup_total(plan: CleanupPlan) -> str:
