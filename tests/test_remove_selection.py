@@ -102,12 +102,6 @@ def open_question(harness: PanelHarness) -> str:
     return harness.view.confirm.text or ""
 
 
-def press(harness: PanelHarness, key: int) -> None:
-    for kind in (pygame.KEYDOWN, pygame.KEYUP):
-        pygame.event.post(pygame.event.Event(kind, key=key, mod=0, unicode="", scancode=0))
-    harness.settle(3)
-
-
 def scroll_list_to_bottom(harness: PanelHarness) -> None:
     """Turn the mouse wheel over the list until its last row shows and its first does not."""
     view = harness.view
@@ -197,7 +191,7 @@ def test_scrolled_away_selection_does_not_survive_a_plain_click(
     question = open_question(panel)
     assert question.startswith(f"Remove {last.name}? ")
     assert first.name not in question and second.name not in question
-    press(panel, pygame.K_RETURN)
+    panel.press_key(pygame.K_RETURN)
     panel.run_until(lambda: not manifest.exists(), timeout=10)
     remaining = {m.display for m in store.list_models()}
     assert remaining == names(*pushed[:-1])
@@ -225,7 +219,7 @@ def test_remove_removes_exactly_the_selected_rows_and_escape_removes_nothing(
     assert "shared with other models stays" in question
     assert_question_sits_by_the_remove_button(view)
 
-    press(panel, pygame.K_ESCAPE)
+    panel.press_key(pygame.K_ESCAPE)
     assert not view.confirm.is_open
     panel.settle(10)
     assert {m.display for m in store.list_models()} == names(*pushed)
@@ -234,7 +228,7 @@ def test_remove_removes_exactly_the_selected_rows_and_escape_removes_nothing(
     blobs_before = {p.name for p in store.blobs_dir.iterdir()}
     manifests = [store.resolve(m.name).manifest_path for m in chosen]
     open_question(panel)
-    press(panel, pygame.K_RETURN)
+    panel.press_key(pygame.K_RETURN)
     panel.run_until(lambda: "Removed" in view.notice_label.text, timeout=10)
     assert {m.display for m in store.list_models()} == names(*pushed) - names(*chosen)
     assert not any(path.exists() for path in manifests)
@@ -292,7 +286,7 @@ def test_enter_in_the_name_entry_installs_and_never_answers_the_question(
     open_question(panel)
     assert not view.entry.is_focused  # the question took the keyboard
     panel.manager.set_focus_set(view.entry)  # the person clicks back into the entry
-    press(panel, pygame.K_RETURN)
+    panel.press_key(pygame.K_RETURN)
     panel.settle(10)
     assert view.confirm.is_open
     assert len(ModelStore(models_dir).list_models()) == COUNT

@@ -66,20 +66,6 @@ def _click_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
     raise AssertionError(f"no report row starts with {prefix!r}")
 
 
-def _click_cleanup_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
-    for item in view.cleanup_list.item_list:
-        if item["text"].startswith(prefix) and item["button_element"] is not None:
-            harness.click(item["button_element"])
-            return
-    raise AssertionError(f"no cleanup row starts with {prefix!r}")
-
-
-def _press(harness: PanelHarness, key: int) -> None:
-    for kind in (pygame.KEYDOWN, pygame.KEYUP):
-        pygame.event.post(pygame.event.Event(kind, key=key, mod=0, unicode="", scancode=0))
-    harness.settle(3)
-
-
 def _notice(harness: PanelHarness, view: StorageView, needle: str) -> bool:
     return needle in view.notice_label.text
 
@@ -167,7 +153,7 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
 
     # One row picked: Clean asks about that item only, by the button; Escape deletes nothing.
     assert view.clean_button.text == "Clean all…"
-    _click_cleanup_row(harness, view, human_bytes(200_000))
+    harness.click_item(view.cleanup_list, human_bytes(200_000))
     harness.settle(2)
     assert view.clean_button.text == "Clean 1 selected…"
     harness.click(view.clean_button)
@@ -176,13 +162,13 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
         f"Delete the orphaned blob blobs/{orphan.name[:16]}…{orphan.name[-14:]}? "
         f"This frees {human_bytes(200_000)}."
     )
-    _press(harness, pygame.K_ESCAPE)
+    harness.press_key(pygame.K_ESCAPE)
     assert not view.confirm.is_open
     harness.settle(5)
     assert orphan.exists() and partial.exists()
 
     harness.click(view.clean_button)
-    _press(harness, pygame.K_RETURN)
+    harness.press_key(pygame.K_RETURN)
     harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
     assert not orphan.exists() and partial.exists() and young.exists()
     harness.run_until(lambda: len(view.cleanup_list.item_list) == 1)
@@ -209,9 +195,8 @@ def test_report_rows_select_as_on_a_desktop(
     pair: tuple[PushedModel, PushedModel],
     harness_for: Any,
 ) -> None:
-    store = ModelStore(models_dir)
     for pushed in pair:
-        pull(store, pushed.name)
+        pull(ModelStore(models_dir), pushed.name)
     harness = harness_for(models_dir, registry.host)
     view = _open_storage(harness)
     first, second = (m.name for m in pair)
