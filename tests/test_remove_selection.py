@@ -124,6 +124,7 @@ def test_plain_ctrl_and_shift_clicks_select_as_on_a_desktop(
     a, b, c, d, e = pushed[2:7]
     assert isinstance(view.models_list, DesktopSelectionList)
 
+    buttons = [item["button_element"] for item in rows(view)]
     click_row(panel, a)
     assert selected(panel) == names(a) == highlighted(view)
     click_row(panel, b)  # a plain click moves the selection; it does not add to it
@@ -149,6 +150,8 @@ def test_plain_ctrl_and_shift_clicks_select_as_on_a_desktop(
     click_row(panel, c, CTRL)
     assert selected(panel) == set() == highlighted(view)
     assert view.installed_label.text == "Installed models"
+    # Selecting never rebuilt the list (a rebuild costs ~15 ms and makes new row buttons).
+    assert [item["button_element"] for item in rows(view)] == buttons
 
 
 def test_ctrl_held_in_the_same_event_batch_as_the_click_counts(
@@ -272,6 +275,13 @@ def test_many_selected_are_counted_and_clicking_another_row_withdraws_the_questi
 
     question = open_question(panel)  # and Remove asks about the row now highlighted
     assert question.startswith(f"Remove {pushed[4].name}? ")
+    # The window grows (as the app handles VIDEORESIZE): the question follows its button.
+    panel.screen = pygame.display.set_mode((1000, 700))
+    panel.manager.set_window_resolution((1000, 700))
+    panel.plugin.resize(pygame.Rect(0, 0, 1000, 700))
+    panel.settle(2)
+    assert view.confirm.text == question
+    assert_question_sits_by_the_remove_button(view)
     assert view.confirm.no is not None
     panel.click(view.confirm.no)
     assert not view.confirm.is_open
