@@ -19,10 +19,12 @@ class ModelSortCriteria(enum.StrEnum):
 
 @dataclass(slots=True)
 class RemovalConfirmation:
-    """A removal waiting for the user's yes: what goes and how many bytes it frees."""
+    """A removal waiting for the user's yes: what goes, the bytes it frees, and the bytes of
+    its blobs that stay because other models (or a running pull) still use them."""
 
     model_names: tuple[str, ...]
     bytes_freed: int
+    bytes_kept: int = 0
 
 
 @dataclass(slots=True)

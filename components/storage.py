@@ -38,6 +38,7 @@ class StorageJobRequest:
     model_names: tuple[str, ...] = ()
     path: str = ""
     compress: bool = False
+    cleanup_paths: tuple[str, ...] = ()  # CLEAN: only these dry-run items (empty: all of them)
 
 
 @dataclass(slots=True)
@@ -77,10 +78,15 @@ class StorageJob:
 
 @dataclass(frozen=True, slots=True)
 class CleanConfirmation:
-    """The Clean button was pressed: ask before deleting this many items and bytes."""
+    """The Clean button was pressed: ask before deleting these items and bytes.
+
+    `paths` are the picked items (empty: every removable item); `what` names them.
+    """
 
     items: int
     bytes: int
+    paths: tuple[str, ...] = ()
+    what: str = ""
 
 
 @dataclass(slots=True)
@@ -107,6 +113,7 @@ class StorageState:
     next_disk_at: float = 0.0
     pending_clean: CleanConfirmation | None = None
     selected: frozenset[str] = frozenset()
+    cleanup_selected: frozenset[str] = frozenset()  # paths of the picked cleanup items
     focused: str | None = None
     visible: bool = False
 

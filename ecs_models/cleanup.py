@@ -9,7 +9,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,8 +238,12 @@ def clean(
     partial_max_age_s: float = DEFAULT_PARTIAL_MAX_AGE_S,
     on_item: Callable[[CleanupItem], None] | None = None,
     cancel: threading.Event | None = None,
+    only: Collection[Path] | None = None,
 ) -> CleanupPlan:
     """Delete what `plan_cleanup` lists as removable; unreadable manifests are only reported.
+
+    `only` limits the deletion to the items at those paths (the ones a person picked from a
+    dry run); an item that is no longer litter when planned again is left alone all the same.
 
     Planned and carried out under the store lock, so no manifest appears meanwhile; pins are
     read again just before deleting, for installs that started while the plan was made.
@@ -255,6 +259,8 @@ def clean(
             if cancel is not None and cancel.is_set():
                 plan.items = done + [i for i in plan.items if not i.removable]
                 raise OperationCancelledError("Cleanup was cancelled; some items remain.")
+            if item.removable and only is not None and item.path not in only:
+                continue  # not picked: neither deleted nor reported as deleted
             if item.removable and not (item.digest is not None and item.digest in pinned):
                 _delete(store, item)
                 if on_item is not None:

@@ -35,6 +35,7 @@ class RemoteState:
     )
     visible: bool = False
     result: tuple[str, bool] = ("", False)  # the last one-sentence result, and whether an error
+    pending_host_removal: str | None = None  # the host whose Remove waits for a yes
     version: int = 0
 
     def changed(self) -> None:

@@ -57,6 +57,13 @@ def _remove_and_forget(store: ModelStore, names: tuple[str, ...]) -> RemovalPlan
     return plan
 
 
+def _bytes_kept(plan: RemovalPlan) -> int:
+    """Bytes of the planned models' blobs that stay: shared with other models, or pinned."""
+    freed = {blob.digest for blob in plan.blobs}
+    sizes = {layer.digest: layer.size for model in plan.models for layer in model.manifest.blobs}
+    return sum(size for digest, size in sizes.items() if digest not in freed)
+
+
 class LifecycleSystem(System):
     """Starts chores on the pool for each request and applies each finished chore's result."""
 
@@ -174,7 +181,13 @@ class LifecycleSystem(System):
 
     def _ask_to_confirm(self, job: BackgroundJob, plan: RemovalPlan) -> None:
         for _, panel in esper.get_component(ModelManagerPanel):
-            panel.pending_removal = RemovalConfirmation(job.model_names, plan.bytes_freed)
+            # The plan ran on a worker: if the person changed the selection meanwhile, it asks
+            # about rows no longer highlighted, so it is dropped (Remove plans again).
+            if set(job.model_names) != panel.selected_models:
+                continue
+            panel.pending_removal = RemovalConfirmation(
+                job.model_names, plan.bytes_freed, _bytes_kept(plan)
+            )
 
     def _apply_removal(self, plan: RemovalPlan) -> None:
         removed = {str(model.name) for model in plan.models}

@@ -87,7 +87,15 @@ class RemoteUISystem(System):
             self.view.show_hosts(self.state.hosts, self.state.statuses)
             text, error = self.state.result
             self.view.show_result(text, error=error)
+        self._sync_host_question()
         self._sync_transfers()
+
+    def _sync_host_question(self) -> None:
+        host = self.state.pending_host_removal
+        if host is not None and host not in self.state.hosts:
+            host = self.state.pending_host_removal = None  # it went meanwhile
+        text = f"Remove {host} from the hosts list? Its models stay on that host." if host else ""
+        self.view.show_host_question(host, text)
 
     def _apply(self, intent: ri.RemoteIntent) -> None:
         if isinstance(intent, ri.PushPressed):
@@ -109,12 +117,11 @@ class RemoteUISystem(System):
             esper.create_entity(HostRequest(HostAction.ADD, intent.address))
             self.view.clear_address()
         elif isinstance(intent, ri.RemoveHostPressed):
-            if intent.address is None:
-                report_failure(
-                    self.state, "Pick a host in the host menu to remove it from the list."
-                )
-                return
-            esper.create_entity(HostRequest(HostAction.REMOVE, intent.address))
+            self.state.pending_host_removal = intent.address  # asked by its row's button
+        elif isinstance(intent, ri.HostRemovalAnswered):
+            host, self.state.pending_host_removal = self.state.pending_host_removal, None
+            if host is not None and intent.confirmed:
+                esper.create_entity(HostRequest(HostAction.REMOVE, host))
         elif isinstance(intent, ri.HostPullPressed | ri.HostDeletePressed):
             if intent.host is None:
                 report_failure(

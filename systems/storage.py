@@ -153,7 +153,7 @@ class StorageSystem(System):
             if request.kind is StorageJobKind.REPORT:
                 self._start_report()
             elif request.kind is StorageJobKind.CLEAN:
-                self._start_clean()
+                self._start_clean(request.cleanup_paths)
             else:
                 self._start_long(request)
 
@@ -164,12 +164,16 @@ class StorageSystem(System):
         future = self.pools.chores.submit(read_storage, self.store, self.settings)
         self._add(StorageJobKind.REPORT, future, threading.Event(), "Reading the store")
 
-    def _start_clean(self) -> None:
+    def _start_clean(self, paths: tuple[str, ...]) -> None:
         if self._running(frozenset({StorageJobKind.CLEAN})) is not None:
             return
         cancel = threading.Event()
         future = self.pools.chores.submit(
-            clean, self.store, partial_max_age_s=self.settings.partial_max_age_s, cancel=cancel
+            clean,
+            self.store,
+            partial_max_age_s=self.settings.partial_max_age_s,
+            cancel=cancel,
+            only={Path(p) for p in paths} if paths else None,
         )
         self._add(StorageJobKind.CLEAN, future, cancel, "Cleaning up")
 

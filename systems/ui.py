@@ -19,7 +19,7 @@ from ecs_models.components.lifecycle import (
 )
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.notice import Notice, NoticeLevel
-from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
 from ecs_models.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.create import human_number
 from ecs_models.errors import InvalidNameError
@@ -35,6 +35,7 @@ from ecs_models.show import ModelFacts
 from ecs_models.sorting import sort_models
 from ecs_models.systems.notices import post_error
 from ecs_models.ui import intents
+from ecs_models.ui.confirm import name_list
 from ecs_models.ui.panel import ModelManagerView
 from ecs_models.ui.task_row import TaskRowView
 
@@ -129,6 +130,16 @@ def _number(value: int | None, missing: str) -> str:
     return str(value) if value is not None else missing
 
 
+def removal_question(pending: RemovalConfirmation) -> str:
+    """'Remove a and b? This frees 1.2 GB; 300 MB other models share stays.'"""
+    displays = [parse_model_name(n).display for n in pending.model_names]
+    text = f"Remove {name_list(displays, 'models')}? "
+    text += f"This frees {human_bytes(pending.bytes_freed)}"
+    if pending.bytes_kept:
+        text += f"; {human_bytes(pending.bytes_kept)} shared with other models stays"
+    return text + "."
+
+
 class UISystem(System):
     """The only system that touches pygame_gui, and always on the UI thread."""
 
@@ -172,6 +183,9 @@ class UISystem(System):
         elif isinstance(intent, intents.CancelPressed):
             esper.create_entity(InstallCancelRequest(intent.task_entity))
         elif isinstance(intent, intents.SelectionChanged):
+            if set(intent.selected) != panel.selected_models:
+                # The question was about the rows highlighted when Remove was pressed.
+                panel.pending_removal = None
             panel.selected_models = set(intent.selected)
             panel.focused_model = intent.focused
         elif isinstance(intent, intents.SortChanged):
@@ -279,8 +293,7 @@ class UISystem(System):
         if pending is None:
             self.view.show_confirmation(None)
             return
-        names = ", ".join(parse_model_name(n).display for n in pending.model_names)
-        self.view.show_confirmation(f"Remove {names} and free {human_bytes(pending.bytes_freed)}?")
+        self.view.show_confirmation(removal_question(pending))
 
     def _sync_status(self) -> None:
         sample = self.status.sample

@@ -96,6 +96,20 @@ class PanelHarness:
         )
         self.settle(3)
 
+    def press_key(self, key: int) -> None:
+        """Press and release one key (Enter, Escape, ...) with no modifier held."""
+        for kind in (pygame.KEYDOWN, pygame.KEYUP):
+            pygame.event.post(pygame.event.Event(kind, key=key, mod=0, unicode="", scancode=0))
+        self.settle(3)
+
+    def click_item(self, selection_list: Any, prefix: str) -> None:
+        """Click the visible row of any selection list whose text starts with `prefix`."""
+        for item in selection_list.item_list:
+            if item["text"].startswith(prefix) and item["button_element"] is not None:
+                self.click(item["button_element"])
+                return
+        raise AssertionError(f"no visible row starts with {prefix!r}: {selection_list.item_list}")
+
     def click(self, element: Any) -> None:
         pos = element.rect.center
         pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=()))

@@ -91,11 +91,12 @@ def test_type_name_press_enter_pull_select_and_remove(
 
     slow_panel.click_list_item(display)
     slow_panel.click(slow_panel.view.remove_button)
-    slow_panel.run_until(lambda: slow_panel.view.confirm_label.visible, timeout=10)
-    confirm_text = slow_panel.view.confirm_label.text
+    slow_panel.run_until(lambda: slow_panel.view.confirm.is_open, timeout=10)
+    confirm_text = slow_panel.view.confirm.text or ""
     assert display in confirm_text
-    assert "free" in confirm_text and ("MB" in confirm_text or "GB" in confirm_text)
-    slow_panel.click(slow_panel.view.confirm_yes)
+    assert "frees" in confirm_text and ("MB" in confirm_text or "GB" in confirm_text)
+    assert slow_panel.view.confirm.yes is not None
+    slow_panel.click(slow_panel.view.confirm.yes)
     slow_panel.run_until(lambda: display not in _installed_names(slow_panel), timeout=10)
     slow_panel.settle()
     assert not any(i["text"].startswith(display) for i in slow_panel.view.models_list.item_list)
@@ -252,5 +253,4 @@ def test_switching_tabs_back_keeps_the_confirmation_row_hidden(slow_panel: Panel
     slow_panel.click(bar.buttons["Models"])
     view = slow_panel.view
     assert view.visible and view.notice_label.visible
-    assert not view.confirm_yes.visible and not view.confirm_no.visible
-    assert not view.confirm_label.visible
+    assert not view.confirm.is_open

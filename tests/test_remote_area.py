@@ -93,18 +93,10 @@ def type_into(harness: PanelHarness, entry: Any, text: str) -> None:
     assert entry.get_text() == text
 
 
-def click_item(harness: PanelHarness, selection_list: Any, prefix: str) -> None:
-    for item in selection_list.item_list:
-        if item["text"].startswith(prefix) and item["button_element"] is not None:
-            harness.click(item["button_element"])
-            return
-    raise AssertionError(f"no row starts with {prefix!r}: {selection_list.item_list}")
-
-
 def pick_option(harness: PanelHarness, menu: Any, text: str) -> None:
     """Open a drop-down and click one of its options, as a person would."""
     harness.click(menu.current_state.selected_option_button)
-    click_item(harness, menu.current_state.options_selection_list, text)
+    harness.click_item(menu.current_state.options_selection_list, text)
     harness.settle(2)  # button press -> list selection -> menu change: one frame each
 
 
@@ -149,7 +141,7 @@ def test_push_an_installed_model_with_progress_then_pull_it_back(
 ) -> None:
     view = open_remote(panel)
     panel.run_until(lambda: len(view.models_list.item_list) == 1)
-    click_item(panel, view.models_list, "remote-area:v1")
+    panel.click_item(view.models_list, "remote-area:v1")
     dest = f"{registry_b.host}/{unique_repo}:pushed"
     type_into(panel, view.dest_entry, dest)
     panel.click(view.push_button)
@@ -262,12 +254,28 @@ def test_unreachable_hosts_are_shown_without_stalling_frames(
     finally:
         silent.close()
 
-    # Remove the refused host: picked in the host menu, then Remove.
-    pick_option(panel, view.host_menu, refused_url)
-    assert view.selected_host == refused_url
-    panel.click(view.remove_host_button)
+    # Remove the refused host by its own row's button, whatever the host menu shows (the
+    # first host, by default): the question under that button names it; Escape keeps it.
+    assert view.selected_host == silent_url
+    card = next(c for c in view.cards if c.url == refused_url)
+    panel.click(card.remove_button)
+    assert view.confirm.is_open
+    assert view.confirm.text == (
+        f"Remove {refused_url} from the hosts list? Its models stay on that host."
+    )
+    box = view.confirm.panel.rect
+    assert 0 <= box.top - card.remove_button.rect.bottom <= 8 and view.rect.contains(box)
+    assert box.right == card.remove_button.rect.right
+    panel.press_key(pygame.K_ESCAPE)
+    assert not view.confirm.is_open
+    panel.settle(5)
+    assert json.loads((config_dir / "hosts.json").read_text()) == [silent_url, refused_url]
+
+    panel.click(card.remove_button)
+    panel.press_key(pygame.K_RETURN)
     panel.run_until(lambda: json.loads((config_dir / "hosts.json").read_text()) == [silent_url])
     panel.run_until(lambda: len(view.cards) == 1)
+    assert view.cards[0].url == silent_url and not view.confirm.is_open
 
 
 def test_screenshot_shows_the_hosts_rows_in_colour(panel: PanelHarness, tmp_path: Path) -> None:

@@ -143,25 +143,79 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
     view = _open_storage(harness)
 
     rows = [item["text"] for item in view.cleanup_list.item_list]
-    assert any(r.startswith("orphaned blob: blobs/" + orphan.name[:16]) for r in rows), rows
-    assert any(r.startswith("stale partial: blobs/sha256-cccc") for r in rows), rows
+    assert f"{human_bytes(200_000)}   orphaned blob: blobs/{orphan.name[:16]}" in rows[0], rows
+    assert rows[1].startswith(f"{human_bytes(300_000)}   stale partial: blobs/sha256-ccc"), rows
     assert len(rows) == 2
     plan = _state(harness).cleanup
     assert plan is not None and plan.reclaimable_bytes >= 200_000 + 300_000
     assert human_bytes(plan.reclaimable_bytes) in view.cleanup_total.text
     assert orphan.exists() and partial.exists()  # a dry run
 
+    # One row picked: Clean asks about that item only, by the button; Escape deletes nothing.
+    assert view.clean_button.text == "Clean all…"
+    harness.click_item(view.cleanup_list, human_bytes(200_000))
+    harness.settle(2)
+    assert view.clean_button.text == "Clean 1 selected…"
     harness.click(view.clean_button)
-    assert view.confirm_label.visible and view.clean_yes.visible
-    assert (
-        view.confirm_label.text == f"Delete 2 items and free {human_bytes(plan.reclaimable_bytes)}?"
+    assert view.confirm.is_open and view.confirm.panel.rect.top >= view.clean_button.rect.bottom
+    assert view.confirm.text == (
+        f"Delete the orphaned blob blobs/{orphan.name[:16]}…{orphan.name[-14:]}? "
+        f"This frees {human_bytes(200_000)}."
     )
-    harness.click(view.clean_yes)
-    harness.run_until(lambda: _notice(harness, view, "Deleted 2 items"))
-    assert not orphan.exists() and not partial.exists() and young.exists()
+    harness.press_key(pygame.K_ESCAPE)
+    assert not view.confirm.is_open
+    harness.settle(5)
+    assert orphan.exists() and partial.exists()
+
+    harness.click(view.clean_button)
+    harness.press_key(pygame.K_RETURN)
+    harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
+    assert not orphan.exists() and partial.exists() and young.exists()
+    harness.run_until(lambda: len(view.cleanup_list.item_list) == 1)
+    harness.settle(2)
+    assert view.clean_button.text == "Clean all…"  # the picked row is gone
+
+    harness.click(view.clean_button)
+    assert view.confirm.text == (
+        f"Delete the stale partial blobs/sha256-{'c' * 9}…{'c' * 6}-partial? "
+        f"This frees {human_bytes(300_000)}."
+    )
+    assert view.confirm.yes is not None
+    harness.click(view.confirm.yes)
+    harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
+    assert not partial.exists() and young.exists()
     assert store.resolve(pair[0].name).size == pair[0].total_size
     harness.run_until(lambda: view.cleanup_total.text == "Nothing to clean up.")
-    assert not view.confirm_label.visible
+    assert not view.confirm.is_open
+
+
+def test_report_rows_select_as_on_a_desktop(
+    models_dir: Path,
+    registry: RegistryServer,
+    pair: tuple[PushedModel, PushedModel],
+    harness_for: Any,
+) -> None:
+    for pushed in pair:
+        pull(ModelStore(models_dir), pushed.name)
+    harness = harness_for(models_dir, registry.host)
+    view = _open_storage(harness)
+    first, second = (m.name for m in pair)
+    _click_row(harness, view, pair[0].name)
+    _click_row(harness, view, pair[1].name)  # a plain click: the other row is dropped
+    assert _state(harness).selected == {second}
+    assert view.report_title.text.endswith("  ·  1 selected")
+    pygame.key.set_mods(pygame.KMOD_LCTRL)
+    try:
+        _click_row(harness, view, pair[0].name)
+    finally:
+        pygame.key.set_mods(0)
+    assert _state(harness).selected == {first, second}
+    assert view.report_title.text.endswith("  ·  2 selected")
+    assert view.verify_button.text == "Verify selected"
+    drawn = [
+        i["button_element"].drawable_shape.active_state.state_id for i in view.report_list.item_list
+    ]
+    assert drawn == ["selected", "selected"]
 
 
 def test_verify_finds_a_flipped_byte_and_repair_refetches_only_that_blob(

@@ -12,6 +12,7 @@ LINE = 24
 MIN_WIDTH = 520
 MIN_HEIGHT = 380
 DETAIL_LINES = 12  # 9 facts, the capability tags, Fit, Measured
+CONFIRM_MIN_WIDTH = 260
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +22,6 @@ class PanelLayout:
     entry: pygame.Rect
     install: pygame.Rect
     notice: pygame.Rect
-    confirm_label: pygame.Rect
-    confirm_yes: pygame.Rect
-    confirm_no: pygame.Rect
     task_rows: tuple[pygame.Rect, ...]
     tasks_overflow: pygame.Rect
     installed_label: pygame.Rect
@@ -33,6 +31,9 @@ class PanelLayout:
     models_list: pygame.Rect
     details: tuple[pygame.Rect, ...]
     status: pygame.Rect
+    # Where the removal question opens: under the Remove button, over the details (not over
+    # the list, whose highlighted rows are what it asks about); its height is the room below.
+    confirm: pygame.Rect
 
 
 def compute_layout(width: int, height: int) -> PanelLayout:
@@ -44,9 +45,6 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     install = pygame.Rect(w - MARGIN - 92, y, 92, ROW)
     y += ROW + 4
     notice = pygame.Rect(MARGIN, y, inner, LINE)
-    confirm_label = pygame.Rect(MARGIN, y, inner - 200, LINE)
-    confirm_yes = pygame.Rect(w - MARGIN - 196, y, 96, LINE)
-    confirm_no = pygame.Rect(w - MARGIN - 96, y, 96, LINE)
     y += LINE + 4
     # More task rows fit in taller panels; two are always visible so a queue shows.
     row_count = max(2, min(6, (h - 330) // ROW))
@@ -54,10 +52,11 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     y += row_count * ROW
     tasks_overflow = pygame.Rect(MARGIN, y, inner, 20)
     y += 22
-    installed_label = pygame.Rect(MARGIN, y, 150, ROW)
     sort = pygame.Rect(w - MARGIN - 180, y, 180, ROW)
     verify = pygame.Rect(sort.x - 8 - 84, y, 84, ROW)
     remove = pygame.Rect(verify.x - 8 - 84, y, 84, ROW)
+    # Up to the Remove button: it also says how many rows are selected.
+    installed_label = pygame.Rect(MARGIN, y, remove.x - 8 - MARGIN, ROW)
     y += ROW + 4
     status = pygame.Rect(MARGIN, h - MARGIN - LINE, inner, LINE)
     main_height = max(60, status.y - 4 - y)
@@ -66,13 +65,14 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     details_x = MARGIN + list_width + MARGIN
     details_w = w - MARGIN - details_x
     details = tuple(pygame.Rect(details_x, y + i * 22, details_w, 22) for i in range(DETAIL_LINES))
+    confirm_w = max(CONFIRM_MIN_WIDTH, details_w)
+    confirm_x = min(details_x, w - MARGIN - confirm_w)
+    # It may cover the status line while it asks, not the Remove button above it.
+    confirm = pygame.Rect(confirm_x, y, confirm_w, h - MARGIN - y)
     return PanelLayout(
         entry=entry,
         install=install,
         notice=notice,
-        confirm_label=confirm_label,
-        confirm_yes=confirm_yes,
-        confirm_no=confirm_no,
         task_rows=task_rows,
         tasks_overflow=tasks_overflow,
         installed_label=installed_label,
@@ -82,4 +82,5 @@ def compute_layout(width: int, height: int) -> PanelLayout:
         models_list=models_list,
         details=details,
         status=status,
+        confirm=confirm,
     )

@@ -13,14 +13,16 @@ from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui import intents
 from ecs_models.ui.capability_tags import CapabilityTags
 from ecs_models.ui.claim import claim_event
+from ecs_models.ui.confirm import ConfirmPopover
 from ecs_models.ui.layout import PanelLayout, compute_layout
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.notice import show_notice_text
+from ecs_models.ui.selection_list import DesktopSelectionList
 from ecs_models.ui.task_row import TaskRow, TaskRowView, sync_task_rows
 from ecs_models.ui.view_base import ManagerPanel, place
-from ecs_models.ui.visibility import hide, show
 
 PLACEHOLDER = "Enter a model name"
+INSTALLED_TITLE = "Installed models"
 
 
 class ModelManagerView(ManagerPanel):
@@ -49,20 +51,8 @@ class ModelManagerView(ManagerPanel):
             container=box,
             object_id=ObjectID(object_id="#ecsm_notice_info"),
         )
-        self.confirm_label = pygame_gui.elements.UILabel(
-            relative_rect=lay.confirm_label,
-            text="",
-            manager=manager,
-            container=box,
-            object_id=ObjectID(object_id="#ecsm_confirm"),
-            visible=0,
-        )
-        self.confirm_yes = pygame_gui.elements.UIButton(
-            relative_rect=lay.confirm_yes, text="Remove", manager=manager, container=box, visible=0
-        )
-        self.confirm_no = pygame_gui.elements.UIButton(
-            relative_rect=lay.confirm_no, text="Keep", manager=manager, container=box, visible=0
-        )
+        # The removal question opens under the Remove button when a removal plan is ready.
+        self.confirm = ConfirmPopover(manager, box, yes="Remove")
         # Rows are created when tasks appear and killed when they go: hidden widgets would still
         # cost pygame_gui's per-frame hover checks.
         self.rows: list[TaskRow] = []
@@ -71,9 +61,10 @@ class ModelManagerView(ManagerPanel):
         )
         self.installed_label = pygame_gui.elements.UILabel(
             relative_rect=lay.installed_label,
-            text="Installed models",
+            text=INSTALLED_TITLE,
             manager=manager,
             container=box,
+            object_id=ObjectID(class_id="@ecsm_task_name"),  # left-aligned over the list
         )
         self.remove_button = pygame_gui.elements.UIButton(
             relative_rect=lay.remove, text="Remove", manager=manager, container=box
@@ -88,13 +79,11 @@ class ModelManagerView(ManagerPanel):
             manager=manager,
             container=box,
         )
-        self.models_list = pygame_gui.elements.UISelectionList(
+        self.models_list = DesktopSelectionList(
             relative_rect=lay.models_list,
             item_list=[],
             manager=manager,
             container=box,
-            allow_multi_select=True,
-            allow_double_clicks=False,
             object_id=ObjectID(object_id="#ecsm_models_list"),
         )
         self.detail_labels = [
@@ -124,6 +113,7 @@ class ModelManagerView(ManagerPanel):
         self._status = ""
         self._notice: tuple[str, bool] = ("", False)
         self._confirmation: str | None = None
+        self._selected_caption = INSTALLED_TITLE
         self._overflow = ""
         self._sort = ModelSortCriteria.NAME
 
@@ -133,6 +123,12 @@ class ModelManagerView(ManagerPanel):
 
     def handle_event(self, event: pygame.event.Event) -> bool:
         """Turn this panel's UI events into intents; True when the event was ours."""
+        self.models_list.note_input(event)
+        if self.visible:
+            answer = self.confirm.answer(event)
+            if answer is not None:
+                self.intents.append(intents.RemovalAnswered(confirmed=answer))
+                return True
         handled, element = claim_event(self, event)
         if element is None:
             return handled
@@ -162,10 +158,6 @@ class ModelManagerView(ManagerPanel):
             self.intents.append(intents.RemovePressed())
         elif element is self.verify_button:
             self.intents.append(intents.VerifyPressed())
-        elif element is self.confirm_yes:
-            self.intents.append(intents.RemovalAnswered(confirmed=True))
-        elif element is self.confirm_no:
-            self.intents.append(intents.RemovalAnswered(confirmed=False))
         else:
             for row in self.rows:
                 if element is row.button and row.task_entity is not None:
@@ -183,6 +175,7 @@ class ModelManagerView(ManagerPanel):
         elif self._focused not in selected:
             self._focused = max(selected) if selected else None
         self._shown_selection = selected
+        self._show_selected_count()
         self.intents.append(intents.SelectionChanged(selected, self._focused))
 
     def drain_intents(self) -> list[intents.UiIntent]:
@@ -203,18 +196,25 @@ class ModelManagerView(ManagerPanel):
             self._item_names = {text: name for text, name in items}
             self._items = texts
             self.models_list.set_item_list(list(texts))
-        for item in self.models_list.item_list:
-            is_selected = self._item_names.get(item["text"]) in wanted
-            if item["selected"] != is_selected:
-                item["selected"] = is_selected
-                button = item["button_element"]
-                if button is not None:
-                    if is_selected:
-                        button.select()
-                    else:
-                        button.unselect()
+        self.models_list.set_selected_texts(
+            {text for text, name in self._item_names.items() if name in wanted}
+        )
         self._shown_selection = wanted
+        self._show_selected_count()
         return True
+
+    def _show_selected_count(self) -> None:
+        count = self.models_list.selected_count()
+        caption = INSTALLED_TITLE
+        if count:
+            # The long form when it fits beside the Remove button, else just the count.
+            caption = f"{INSTALLED_TITLE}  ·  {count} selected"
+            font = self.installed_label.font
+            if font is None or font.size(caption)[0] > self.installed_label.rect.width - 8:
+                caption = f"{count} selected"
+        if caption != self._selected_caption:
+            self._selected_caption = caption
+            self.installed_label.set_text(caption)
 
     def show_sort(self, criteria: ModelSortCriteria) -> None:
         if criteria != self._sort:
@@ -256,27 +256,20 @@ class ModelManagerView(ManagerPanel):
     def show(self, show_contents: bool = True) -> None:
         """Show the panel again (switching back to its tab) without reviving hidden widgets.
 
-        UIPanel.show() shows every child; the confirmation row and the notice take turns in
-        the same place, so the one not in use goes back into hiding.
+        UIPanel.show() shows every child; capability tags not in use go back into hiding.
         """
         super().show(show_contents)
         self.capability_tags.rehide()
-        if self._confirmation is None:
-            hide(self.confirm_label, self.confirm_yes, self.confirm_no)
-        else:
-            hide(self.notice_label)
 
     def show_confirmation(self, text: str | None) -> None:
+        """Open the removal question by the Remove button, or close it (None)."""
         if text == self._confirmation:
             return
         self._confirmation = text
         if text is None:
-            hide(self.confirm_label, self.confirm_yes, self.confirm_no)
-            show(self.notice_label)
-            return
-        hide(self.notice_label)
-        self.confirm_label.set_text(text)
-        show(self.confirm_label, self.confirm_yes, self.confirm_no)
+            self.confirm.close()
+        else:
+            self.confirm.open(text, self.layout.confirm, self.layout.remove)
 
     def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
         hidden = sync_task_rows(
@@ -299,9 +292,6 @@ class ModelManagerView(ManagerPanel):
             (self.entry, lay.entry),
             (self.install_button, lay.install),
             (self.notice_label, lay.notice),
-            (self.confirm_label, lay.confirm_label),
-            (self.confirm_yes, lay.confirm_yes),
-            (self.confirm_no, lay.confirm_no),
             (self.overflow_label, lay.tasks_overflow),
             (self.installed_label, lay.installed_label),
             (self.remove_button, lay.remove),
@@ -313,6 +303,10 @@ class ModelManagerView(ManagerPanel):
         )
         place(placed)
         self._show_tags()
+        self._selected_caption = ""  # the label's width changed: choose its caption again
+        self._show_selected_count()
+        if self._confirmation is not None:
+            self.confirm.open(self._confirmation, lay.confirm, lay.remove)
         # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)

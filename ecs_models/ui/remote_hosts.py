@@ -54,11 +54,13 @@ def host_lines(url: str, status: HostStatus | None) -> tuple[str, tuple[str, str
 
 
 class HostCard:
-    """Three labels; `show_host` skips lines that did not change (set_text re-renders)."""
+    """Three labels and the host's own Remove button; `show_host` skips lines that did not
+    change (set_text re-renders). `url` is the host this card shows."""
 
     def __init__(
         self, manager: pygame_gui.UIManager, container: Any, layout: HostCardLayout
     ) -> None:
+        self.url = ""
         self._kind = "checking"
         self._lines: tuple[str, str, str] = ("", "", "")
         self.header = pygame_gui.elements.UILabel(
@@ -77,6 +79,12 @@ class HostCard:
                 object_id=ObjectID(class_id="@ecsm_detail"),
             )
             for rect in (layout.installed, layout.loaded)
+        )
+        self.remove_button = pygame_gui.elements.UIButton(
+            relative_rect=layout.remove,
+            text="Remove",
+            manager=manager,
+            container=container,
         )
 
     @property
@@ -103,9 +111,10 @@ class HostCard:
             (self.header, layout.header),
             (self.installed, layout.installed),
             (self.loaded, layout.loaded),
+            (self.remove_button, layout.remove),
         ):
             label.set_relative_position(rect.topleft)
             label.set_dimensions(rect.size)
 
     def kill(self) -> None:
-        kill(self.header, self.installed, self.loaded)
+        kill(self.header, self.installed, self.loaded, self.remove_button)

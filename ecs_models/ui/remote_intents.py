@@ -36,7 +36,14 @@ class AddHostPressed:
 
 @dataclass(frozen=True, slots=True)
 class RemoveHostPressed:
-    address: str | None
+    """The Remove button on one host's own row."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRemovalAnswered:
+    confirmed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,7 @@ RemoteIntent = (
     | RefreshPressed
     | AddHostPressed
     | RemoveHostPressed
+    | HostRemovalAnswered
     | HostPullPressed
     | HostDeletePressed
 )

@@ -13,6 +13,7 @@ BUTTON = 92
 HOST_LABEL = 70
 CARD_LINE = 20
 CARD_HEIGHT = 3 * CARD_LINE + 8
+CARD_BUTTON = 76
 TRANSFER_ROWS = 3
 MIN_WIDTH = 640
 MIN_HEIGHT = 460
@@ -20,11 +21,13 @@ MIN_HEIGHT = 460
 
 @dataclass(frozen=True, slots=True)
 class HostCardLayout:
-    """One host's three lines: state and version, installed models, loaded models and memory."""
+    """One host's three lines: state and version, installed models, loaded models and memory;
+    and the button removing that host from the list, at the end of its first line."""
 
     header: pygame.Rect
     installed: pygame.Rect
     loaded: pygame.Rect
+    remove: pygame.Rect
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,6 @@ class RemoteLayout:
     refresh: pygame.Rect
     address_entry: pygame.Rect
     add_host: pygame.Rect
-    remove_host: pygame.Rect
     cards: tuple[HostCardLayout, ...]
     cards_overflow: pygame.Rect
     host_label: pygame.Rect
@@ -82,7 +84,7 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     hosts_title = pygame.Rect(right_x, MARGIN, right_w - 100, LINE)
     refresh = pygame.Rect(right_x + right_w - BUTTON, MARGIN, BUTTON, LINE)
     address_y = hosts_title.bottom + 4
-    address_w = right_w - 2 * (BUTTON + 8)
+    address_w = right_w - (BUTTON + 8)
     model_y = bottom - ROW
     menu_y = model_y - 4 - ROW
     cards_top = address_y + ROW + 8
@@ -90,9 +92,10 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     count = max(1, (cards_bottom - cards_top) // (CARD_HEIGHT + 4))
     cards = tuple(
         HostCardLayout(
-            header=pygame.Rect(right_x, y, right_w, CARD_LINE),
+            header=pygame.Rect(right_x, y, right_w - CARD_BUTTON - 8, CARD_LINE),
             installed=pygame.Rect(right_x + 16, y + CARD_LINE, right_w - 16, CARD_LINE),
             loaded=pygame.Rect(right_x + 16, y + 2 * CARD_LINE, right_w - 16, CARD_LINE),
+            remove=pygame.Rect(right_x + right_w - CARD_BUTTON, y, CARD_BUTTON, CARD_LINE),
         )
         for y in (cards_top + i * (CARD_HEIGHT + 4) for i in range(count))
     )
@@ -111,7 +114,6 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
         refresh=refresh,
         address_entry=pygame.Rect(right_x, address_y, address_w, ROW),
         add_host=pygame.Rect(right_x + address_w + 8, address_y, BUTTON, ROW),
-        remove_host=pygame.Rect(right_x + right_w - BUTTON, address_y, BUTTON, ROW),
         cards=cards,
         cards_overflow=pygame.Rect(right_x, cards_bottom, right_w, 20),
         host_label=pygame.Rect(right_x, menu_y, HOST_LABEL, ROW),

@@ -12,10 +12,11 @@ from pygame_gui.core import ObjectID
 from ecs_models.hosts import HostStatus
 from ecs_models.ui import remote_intents as ri
 from ecs_models.ui.claim import claim_event
+from ecs_models.ui.confirm import ConfirmPopover
 from ecs_models.ui.name_entry import ModelNameEntry
 from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.remote_hosts import HostCard, host_lines
-from ecs_models.ui.remote_layout import compute_remote_layout
+from ecs_models.ui.remote_layout import MARGIN, compute_remote_layout
 from ecs_models.ui.task_row import TaskRow, TaskRowView, sync_task_rows
 from ecs_models.ui.view_base import ManagerPanel, place
 from ecs_models.ui.visibility import kill
@@ -23,6 +24,7 @@ from ecs_models.ui.visibility import kill
 RECENT_PROMPT = "Recent destinations…"
 NO_HOSTS = "(no hosts: add an address above)"
 DEST_HINT = "host[/namespace/model:tag]"
+QUESTION_WIDTH = 380
 
 
 class RemoteView(ManagerPanel):
@@ -76,8 +78,11 @@ class RemoteView(ManagerPanel):
         self.refresh_button = button(lay.refresh, "Refresh")
         self.address_entry = entry(lay.address_entry, "Ollama host address, e.g. gpu-box:11434")
         self.add_host_button = button(lay.add_host, "Add host")
-        self.remove_host_button = button(lay.remove_host, "Remove")
+        # Each host card has its own Remove button: a host goes by its own row, never by
+        # whichever host a menu happens to show.
         self.cards: list[HostCard] = []
+        self.confirm = ConfirmPopover(manager, box, yes="Remove")
+        self._question: tuple[str, str] | None = None  # (host, text) asked about
         self.cards_overflow = label(lay.cards_overflow, "")
         self.host_label = label(lay.host_label, "On host")
         self.host_menu = self._host_menu([], None)
@@ -120,6 +125,11 @@ class RemoteView(ManagerPanel):
 
     # -- input ---------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> bool:
+        if self.visible:
+            answer = self.confirm.answer(event)
+            if answer is not None:
+                self.intents.append(ri.HostRemovalAnswered(confirmed=answer))
+                return True
         handled, element = claim_event(self, event)
         if element is None:
             return handled
@@ -148,13 +158,14 @@ class RemoteView(ManagerPanel):
             self.intents.append(ri.RefreshPressed())
         elif element is self.add_host_button:
             self.intents.append(ri.AddHostPressed(self.address_entry.get_text()))
-        elif element is self.remove_host_button:
-            self.intents.append(ri.RemoveHostPressed(self.selected_host))
         elif element is self.host_pull_button:
             self.intents.append(ri.HostPullPressed(self.selected_host, host_model))
         elif element is self.host_delete_button:
             self.intents.append(ri.HostDeletePressed(self.selected_host, host_model))
         else:
+            for card in self.cards:
+                if element is card.remove_button and card.url:
+                    self.intents.append(ri.RemoveHostPressed(card.url))
             for row in self.rows:
                 if element is row.button and row.task_entity is not None:
                     self.intents.append(ri.TransferButtonPressed(row.task_entity))
@@ -229,13 +240,31 @@ class RemoteView(ManagerPanel):
             self.cards.append(HostCard(self.manager, self.get_container(), layout))
         while len(self.cards) > len(shown):
             self.cards.pop().kill()
-        for card, (kind, lines) in zip(self.cards, shown, strict=True):
+        for card, url, (kind, lines) in zip(self.cards, hosts, shown, strict=False):
+            card.url = url
             card.show_host(kind, lines)
         hidden = len(views) - len(shown)
         overflow = f"and {hidden} more host{'s' if hidden > 1 else ''}" if hidden > 0 else ""
         if overflow != self._overflow:
             self._overflow = overflow
             self.cards_overflow.set_text(overflow)
+
+    def show_host_question(self, host: str | None, text: str = "") -> None:
+        """Ask under `host`'s own Remove button (None closes the question)."""
+        asked = (host, text) if host is not None else None
+        if asked == self._question:
+            return
+        self._question = asked
+        index = next((i for i, c in enumerate(self.cards) if c.url == host), None)
+        if host is None or index is None:
+            self.confirm.close()
+            return
+        button = self.layout.cards[index].remove
+        width = min(QUESTION_WIDTH, self.layout.refresh.right - self.layout.address_entry.x)
+        bottom = self.get_container().get_rect().height - MARGIN
+        place = pygame.Rect(button.right - width, button.bottom + 4, width, 0)
+        place.height = bottom - place.y
+        self.confirm.open(text, place, button)
 
     def show_transfers(self, rows: Sequence[TaskRowView]) -> None:
         sync_task_rows(
@@ -263,7 +292,6 @@ class RemoteView(ManagerPanel):
             (self.refresh_button, lay.refresh),
             (self.address_entry, lay.address_entry),
             (self.add_host_button, lay.add_host),
-            (self.remove_host_button, lay.remove_host),
             (self.cards_overflow, lay.cards_overflow),
             (self.host_label, lay.host_label),
             (self.host_menu, lay.host_menu),
@@ -279,6 +307,10 @@ class RemoteView(ManagerPanel):
             self.cards.pop().kill()
         for card, card_layout in zip(self.cards, lay.cards, strict=False):
             card.place(card_layout)
+        if self._question is not None:  # ask again at the button's new place
+            host, text = self._question
+            self._question = None
+            self.show_host_question(host, text)
         while len(self.rows) > len(lay.transfer_rows):
             self.rows.pop().kill()
         for row, row_rect in zip(self.rows, lay.transfer_rows, strict=False):

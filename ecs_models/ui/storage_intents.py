@@ -52,6 +52,11 @@ class SelectionChanged:
     focused: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CleanupSelectionChanged:
+    paths: frozenset[str]
+
+
 StorageIntent = (
     RefreshPressed
     | VerifyPressed
@@ -62,4 +67,5 @@ StorageIntent = (
     | ExportPressed
     | ImportPressed
     | SelectionChanged
+    | CleanupSelectionChanged
 )

@@ -34,8 +34,7 @@ class StorageLayout:
     cleanup_list: pygame.Rect
     cleanup_total: pygame.Rect
     clean: pygame.Rect
-    clean_yes: pygame.Rect
-    clean_no: pygame.Rect
+    confirm: pygame.Rect  # the Clean question: under the Clean button, over the files section
     files_title: pygame.Rect
     path_entry: pygame.Rect
     zstd: pygame.Rect
@@ -84,9 +83,8 @@ def compute_storage_layout(width: int, height: int) -> StorageLayout:
     path_entry = pygame.Rect(rx, files_row_y - 4 - ROW, right_w, ROW)
     files_title = pygame.Rect(rx, path_entry.y - 2 - LINE, right_w, LINE)
     clean_y = files_title.y - 10 - ROW
-    clean = pygame.Rect(rx, clean_y, 100, ROW)
-    clean_yes = pygame.Rect(clean.right + 8, clean_y, 90, ROW)
-    clean_no = pygame.Rect(clean_yes.right + 8, clean_y, 90, ROW)
+    clean = pygame.Rect(rx, clean_y, 160, ROW)  # "Clean 12 selected…"
+    confirm = pygame.Rect(rx, clean.bottom + 4, right_w, h - MARGIN - clean.bottom - 4)
     cleanup_total = pygame.Rect(rx, clean_y - 2 - LINE, right_w, LINE)
     list_top = cleanup_title.bottom + 2
     cleanup_list = pygame.Rect(rx, list_top, right_w, max(40, cleanup_total.y - 2 - list_top))
@@ -107,8 +105,7 @@ def compute_storage_layout(width: int, height: int) -> StorageLayout:
         cleanup_list=cleanup_list,
         cleanup_total=cleanup_total,
         clean=clean,
-        clean_yes=clean_yes,
-        clean_no=clean_no,
+        confirm=confirm,
         files_title=files_title,
         path_entry=path_entry,
         zstd=zstd,

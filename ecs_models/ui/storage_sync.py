@@ -23,7 +23,7 @@ from ecs_models.store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.ui import storage_intents as intents
 from ecs_models.ui import storage_text
-from ecs_models.ui.storage_view import StorageView
+from ecs_models.ui.storage_view import CLEAN_ALL, StorageView
 
 _UNSET = object()
 # A person reads the progress caption a few times a second at most.
@@ -38,7 +38,7 @@ class StorageUISystem(System):
         self.view = view
         self.state = resources.get(StorageState)
         self.root = resources.get(ModelStore).root
-        self._shown_versions: tuple[int, int, frozenset[str], str | None] | None = None
+        self._shown_versions: tuple[object, ...] | None = None
         self._caption_at = 0.0
         self._shown_disk: object = _UNSET
         self._just_shown = False
@@ -76,6 +76,10 @@ class StorageUISystem(System):
         state = self.state
         if isinstance(intent, intents.SelectionChanged):
             state.selected, state.focused = intent.selected, intent.focused
+        elif isinstance(intent, intents.CleanupSelectionChanged):
+            if intent.paths != state.cleanup_selected:
+                state.pending_clean = None  # it asked about the rows highlighted before
+            state.cleanup_selected = intent.paths
         elif isinstance(intent, intents.RefreshPressed):
             esper_request(StorageJobKind.REPORT)
         elif isinstance(intent, intents.VerifyPressed):
@@ -88,15 +92,13 @@ class StorageUISystem(System):
             else:
                 post_notice("Nothing is running to cancel.")
         elif isinstance(intent, intents.CleanPressed):
-            plan = state.cleanup
-            if plan is None or not plan.removable:
-                post_notice("Nothing to clean up: the dry run found no litter.")
-            else:
-                state.pending_clean = CleanConfirmation(len(plan.removable), plan.reclaimable_bytes)
+            self._ask_to_clean()
         elif isinstance(intent, intents.CleanAnswered):
             pending, state.pending_clean = state.pending_clean, None
             if pending is not None and intent.confirmed:
-                esper_request(StorageJobKind.CLEAN)
+                esper.create_entity(
+                    StorageJobRequest(StorageJobKind.CLEAN, cleanup_paths=pending.paths)
+                )
         elif isinstance(intent, intents.ExportPressed):
             self._export(intent)
         elif isinstance(intent, intents.ImportPressed):
@@ -104,6 +106,30 @@ class StorageUISystem(System):
                 post_error("Type the path of an archive to import.")
             else:
                 esper.create_entity(StorageJobRequest(StorageJobKind.IMPORT, path=intent.path))
+
+    def _ask_to_clean(self) -> None:
+        """Ask about the picked items, or about all of them when none is picked.
+
+        The dry run is already in memory (the report's worker made it): nothing is read here.
+        """
+        state = self.state
+        plan = state.cleanup
+        if plan is None or not plan.removable:
+            post_notice("Nothing to clean up: the dry run found no litter.")
+            return
+        picked = state.cleanup_selected
+        items = [i for i in plan.removable if not picked or str(i.path) in picked]
+        if not items:
+            post_notice(
+                "The picked rows are only reported (unreadable manifests): nothing to delete."
+            )
+            return
+        state.pending_clean = CleanConfirmation(
+            items=len(items),
+            bytes=sum(i.bytes for i in items),
+            paths=tuple(str(i.path) for i in items) if picked else (),
+            what=storage_text.cleanup_what(items, self.root),
+        )
 
     def _repair(self) -> None:
         state = self.state
@@ -141,7 +167,13 @@ class StorageUISystem(System):
     # -- state -> widgets --------------------------------------------------------------
     def _sync_report(self) -> None:
         state = self.state
-        key = (state.report_version, state.health_version, state.selected, state.focused)
+        key = (
+            state.report_version,
+            state.health_version,
+            state.selected,
+            state.focused,
+            state.cleanup_selected,
+        )
         if key == self._shown_versions:
             return
         self._shown_versions = key
@@ -150,7 +182,9 @@ class StorageUISystem(System):
         if report is None:
             view.show_title("Storage report (reading the store…)")
         else:
-            view.show_title(f"Storage report, read in {report.seconds * 1000:.0f} ms")
+            title = f"Storage report, read in {report.seconds * 1000:.0f} ms"
+            picked = len(state.selected & {m.name for m in report.models})
+            view.show_title(title + (f"  ·  {picked} selected" if picked else ""))
             view.show_lines("totals", view.total_labels, storage_text.totals_lines(report))
             rows = [
                 (storage_text.report_row(m, state.health.get(m.name)), m.name)
@@ -194,18 +228,23 @@ class StorageUISystem(System):
         plan = self.state.cleanup
         if plan is None:
             return
-        rows = [storage_text.cleanup_row(item, self.root) for item in plan.items]
-        self.view.show_cleanup_rows(rows)
+        state = self.state
+        rows = [(storage_text.cleanup_row(item, self.root), str(item.path)) for item in plan.items]
+        # Items a new dry run no longer lists are no longer picked.
+        state.cleanup_selected &= {path for _, path in rows}
+        self.view.show_cleanup_rows(rows, state.cleanup_selected)
         total = [storage_text.cleanup_total(plan)]
         self.view.show_lines("cleanup_total", [self.view.cleanup_total], total)
+        picked = len(state.cleanup_selected)
+        clean_text = f"Clean {picked} selected…" if picked else CLEAN_ALL
+        self.view.show_button_text(self.view.clean_button, "clean_text", clean_text)
 
     def _sync_confirmation(self) -> None:
         pending = self.state.pending_clean
         self.view.show_confirmation(
             None
             if pending is None
-            else f"Delete {storage_text.plural(pending.items, 'item')} "
-            f"and free {human_bytes(pending.bytes)}?"
+            else f"Delete {pending.what}? This frees {human_bytes(pending.bytes)}."
         )
 
     def _sync_notice(self) -> None:

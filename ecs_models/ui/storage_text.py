@@ -22,6 +22,13 @@ _KIND_WORDS = {
     CleanupKind.STALE_TEMP: "leftover temporary file",
     CleanupKind.UNREADABLE_MANIFEST: "unreadable manifest",
 }
+_KIND_PLURALS = {
+    CleanupKind.ORPHAN_BLOB: "orphaned blobs",
+    CleanupKind.STALE_PARTIAL: "stale partials",
+    CleanupKind.EMPTY_DIR: "empty directories",
+    CleanupKind.STALE_TEMP: "leftover temporary files",
+    CleanupKind.UNREADABLE_MANIFEST: "unreadable manifests",
+}
 _FINDING_WORDS = {
     "missing": "is missing",
     "size": "has the wrong size",
@@ -93,17 +100,36 @@ def _names(names: Sequence[str], most: int = 2) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def cleanup_row(item: CleanupItem, root: Path) -> str:
+def _where(item: CleanupItem, root: Path) -> str:
     try:
         where = str(item.path.relative_to(root))
     except ValueError:
         where = str(item.path)
-    if len(where) > 48:
-        where = where[:22] + "…" + where[-25:]
+    if len(where) > 40:  # the row's size must still show in the list's width
+        where = where[:22] + "…" + where[-14:]
+    return where
+
+
+def cleanup_what(items: Sequence[CleanupItem], root: Path) -> str:
+    """What the Clean question deletes: one item by its path, several counted by kind."""
+    if len(items) == 1:
+        return f"the {_KIND_WORDS[items[0].kind]} {_where(items[0], root)}"
+    counts = {kind: sum(1 for i in items if i.kind is kind) for kind in _KIND_WORDS}
+    parts = [
+        f"{count} {_KIND_WORDS[kind] if count == 1 else _KIND_PLURALS[kind]}"
+        for kind, count in counts.items()
+        if count
+    ]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def cleanup_row(item: CleanupItem, root: Path) -> str:
+    where = _where(item, root)
     word = _KIND_WORDS[item.kind]
     if not item.removable:
         return f"{word}: {where} (reported, not deleted)"
-    return f"{word}: {where}   {human_bytes(item.bytes)}"
+    # What deleting it frees comes first: a narrow list cuts a row's end, not its start.
+    return f"{human_bytes(item.bytes)}   {word}: {where}"
 
 
 def cleanup_total(plan: CleanupPlan) -> str:

@@ -13,14 +13,16 @@ from pygame_gui.core import ObjectID
 from ecs_models.disk import DiskStatus
 from ecs_models.ui import storage_intents as intents
 from ecs_models.ui.claim import claim_event
+from ecs_models.ui.confirm import ConfirmPopover
 from ecs_models.ui.notice import show_notice_text
 from ecs_models.ui.progress_bar import TransferProgressBar
+from ecs_models.ui.selection_list import DesktopSelectionList
 from ecs_models.ui.storage_gauge import DiskGauge
 from ecs_models.ui.storage_layout import StorageLayout, compute_storage_layout
 from ecs_models.ui.view_base import ManagerPanel, place
-from ecs_models.ui.visibility import hide, show
 
 PATH_PLACEHOLDER = "Archive path, e.g. ~/model.tar"
+CLEAN_ALL = "Clean all…"
 
 
 class StorageView(ManagerPanel):
@@ -43,20 +45,18 @@ class StorageView(ManagerPanel):
                 relative_rect=rect, text=text, manager=manager, container=box, visible=visible
             )
 
-        def selection_list(rect: pygame.Rect, multi: bool) -> Any:
-            return pygame_gui.elements.UISelectionList(
+        def selection_list(rect: pygame.Rect) -> DesktopSelectionList:
+            return DesktopSelectionList(
                 relative_rect=rect,
                 item_list=[],
                 manager=manager,
                 container=box,
-                allow_multi_select=multi,
-                allow_double_clicks=False,
                 object_id=ObjectID(object_id="#ecsm_storage_list"),
             )
 
         self.report_title = label(lay.report_title, "Storage report (reading the store…)")
         self.total_labels = [label(r) for r in lay.totals]
-        self.report_list = selection_list(lay.report_list, True)
+        self.report_list = selection_list(lay.report_list)
         self.refresh_button = button(lay.refresh, "Refresh")
         self.verify_button = button(lay.verify, "Verify all")
         self.repair_button = button(lay.repair, "Repair")
@@ -72,13 +72,10 @@ class StorageView(ManagerPanel):
         self.gauge = DiskGauge(lay.gauge, manager=manager, container=box)
         self.disk_labels = [label(r) for r in lay.disk_lines]
         self.cleanup_title = label(lay.cleanup_title, "Cleanup (dry run: nothing deleted yet)")
-        self.cleanup_list = selection_list(lay.cleanup_list, False)
+        self.cleanup_list = selection_list(lay.cleanup_list)
         self.cleanup_total = label(lay.cleanup_total)
-        self.confirm_label = label(lay.cleanup_total, "", "#ecsm_confirm")
-        self.confirm_label.hide()
-        self.clean_button = button(lay.clean, "Clean…")
-        self.clean_yes = button(lay.clean_yes, "Delete", visible=0)
-        self.clean_no = button(lay.clean_no, "Keep", visible=0)
+        self.clean_button = button(lay.clean, CLEAN_ALL)
+        self.confirm = ConfirmPopover(manager, box, yes="Delete")
         self.files_title = label(lay.files_title, "Export the selected model, or import a file")
         self.path_entry = pygame_gui.elements.UITextEntryLine(
             relative_rect=lay.path_entry,
@@ -97,12 +94,20 @@ class StorageView(ManagerPanel):
         self.notice_label = label(lay.notice, "", "#ecsm_notice_info")
         self._shown: dict[str, object] = {}
         self._row_names: dict[str, str] = {}
+        self._cleanup_paths: dict[str, str] = {}  # cleanup row text -> the item's path
         self._selection: frozenset[str] = frozenset()
         self._focused: str | None = None
         self._default_path = ""
 
     # -- input -------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> bool:
+        self.report_list.note_input(event)
+        self.cleanup_list.note_input(event)
+        if self.visible:
+            answer = self.confirm.answer(event)
+            if answer is not None:
+                self.intents.append(intents.CleanAnswered(confirmed=answer))
+                return True
         handled, element = claim_event(self, event)
         if element is None:
             return handled
@@ -119,6 +124,17 @@ class StorageView(ManagerPanel):
             and element is self.report_list
         ):
             self._selection_changed(event)
+        elif (
+            event.type
+            in (
+                pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
+                pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
+            )
+            and element is self.cleanup_list
+        ):
+            picked = self.cleanup_list.get_multi_selection()
+            paths = frozenset(self._cleanup_paths[t] for t in picked if t in self._cleanup_paths)
+            self.intents.append(intents.CleanupSelectionChanged(paths))
         return True
 
     def _button_pressed(self, element: object) -> None:
@@ -129,8 +145,6 @@ class StorageView(ManagerPanel):
             id(self.repair_button): intents.RepairPressed(),
             id(self.cancel_button): intents.CancelPressed(),
             id(self.clean_button): intents.CleanPressed(),
-            id(self.clean_yes): intents.CleanAnswered(confirmed=True),
-            id(self.clean_no): intents.CleanAnswered(confirmed=False),
             id(self.export_button): intents.ExportPressed(path, bool(self.zstd_box.get_state())),
             id(self.import_button): intents.ImportPressed(path),
         }
@@ -190,17 +204,20 @@ class StorageView(ManagerPanel):
             self._shown["row_texts"] = texts
             self._row_names = dict(rows)
             self.report_list.set_item_list(list(texts))
-        for item in self.report_list.item_list:
-            is_selected = self._row_names.get(item["text"]) in wanted
-            if item["selected"] != is_selected:
-                item["selected"] = is_selected
-                widget = item["button_element"]
-                if widget is not None:
-                    (widget.select if is_selected else widget.unselect)()
+        self.report_list.set_selected_texts(
+            {text for text, name in self._row_names.items() if name in wanted}
+        )
 
-    def show_cleanup_rows(self, rows: Sequence[str]) -> None:
-        if self._changed("cleanup_rows", tuple(rows)):
-            self.cleanup_list.set_item_list(list(rows))
+    def show_cleanup_rows(self, rows: Sequence[tuple[str, str]], picked: AbstractSet[str]) -> None:
+        """(text, path) rows of the cleanup dry run, with the `picked` paths highlighted."""
+        texts = tuple(text for text, _ in rows)
+        if not self._changed("cleanup_rows", (texts, frozenset(picked))):
+            return
+        if self._shown.get("cleanup_texts") != texts:
+            self._shown["cleanup_texts"] = texts
+            self._cleanup_paths = dict(rows)
+            self.cleanup_list.set_item_list(list(texts))
+        self.cleanup_list.set_selected_texts({text for text, path in rows if path in picked})
 
     def show_button_text(self, widget: Any, key: str, text: str) -> None:
         if self._changed(key, text):
@@ -213,15 +230,13 @@ class StorageView(ManagerPanel):
         self.gauge.show_status(status)
 
     def show_confirmation(self, text: str | None) -> None:
+        """Open the Clean question under the Clean button, or close it (None)."""
         if not self._changed("confirm", text):
             return
         if text is None:
-            hide(self.confirm_label, self.clean_yes, self.clean_no)
-            show(self.cleanup_total, self.clean_button)
-            return
-        self.confirm_label.set_text(text)
-        hide(self.cleanup_total, self.clean_button)
-        show(self.confirm_label, self.clean_yes, self.clean_no)
+            self.confirm.close()
+        else:
+            self.confirm.open(text, self.layout.confirm, self.layout.clean)
 
     def show_notice(self, text: str, *, error: bool) -> None:
         old = self._shown.get("notice")
@@ -236,15 +251,6 @@ class StorageView(ManagerPanel):
         self._default_path = path
 
     # -- visibility and geometry -------------------------------------------------------
-    def show(self, show_contents: bool = True) -> None:
-        super().show(show_contents)
-        # A hidden UIPanel shows all its children again: keep the confirmation's parts right.
-        confirming = self._shown.get("confirm") is not None
-        if confirming:
-            hide(self.cleanup_total, self.clean_button)
-        else:
-            hide(self.confirm_label, self.clean_yes, self.clean_no)
-
     def resize(self, rect: pygame.Rect) -> None:
         self.move_to(rect)
         self.layout = compute_storage_layout(*self.get_container().get_rect().size)
@@ -266,10 +272,7 @@ class StorageView(ManagerPanel):
             (self.cleanup_title, lay.cleanup_title),
             (self.cleanup_list, lay.cleanup_list),
             (self.cleanup_total, lay.cleanup_total),
-            (self.confirm_label, lay.cleanup_total),
             (self.clean_button, lay.clean),
-            (self.clean_yes, lay.clean_yes),
-            (self.clean_no, lay.clean_no),
             (self.files_title, lay.files_title),
             (self.path_entry, lay.path_entry),
             (self.export_button, lay.export),
@@ -279,3 +282,6 @@ class StorageView(ManagerPanel):
         place(placed)
         self.zstd_box.set_relative_position((lay.zstd.x, lay.zstd.y + 7))
         self.gauge.place(lay.gauge)
+        question = self._shown.get("confirm")
+        if isinstance(question, str):
+            self.confirm.open(question, lay.confirm, lay.clean)
