@@ -14,8 +14,11 @@ from typing import Any
 
 import esper
 
-from ecs_models.archive import ExportResult, ImportResult, export_model, import_archive
-from ecs_models.cleanup import CleanupPlan, clean, plan_cleanup
+from ecs_models.app.config import LocalModelConfig, ManagerSettings
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.components.lifecycle import InventoryRefreshRequest
 from ecs_models.components.storage import (
     LONG_JOBS,
@@ -27,21 +30,24 @@ from ecs_models.components.storage import (
     StorageSettings,
     StorageState,
 )
-from ecs_models.config import LocalModelConfig, ManagerSettings
-from ecs_models.disk import DiskLimits, DiskSampler
 from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
-from ecs_models.frame_state import InventoryState
-from ecs_models.health import HealthProgress, HealthReport, ModelHealth, check_health, load_health
-from ecs_models.progress import PullProgress
-from ecs_models.repair import RepairResult, repair
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.storage_report import StorageReport, storage_report
-from ecs_models.store import ModelStore
+from ecs_models.storage.archive import ExportResult, ImportResult, export_model, import_archive
+from ecs_models.storage.cleanup import CleanupPlan, clean, plan_cleanup
+from ecs_models.storage.disk import DiskLimits, DiskSampler
+from ecs_models.storage.health import (
+    HealthProgress,
+    HealthReport,
+    ModelHealth,
+    check_health,
+    load_health,
+)
+from ecs_models.storage.repair import RepairResult, repair
+from ecs_models.storage.report import StorageReport, storage_report
+from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.transfer import PullOptions
-from ecs_models.ui import storage_text
-from ecs_models.workers import WorkerPools
+from ecs_models.transfer.progress import PullProgress
+from ecs_models.transfer.pull import PullOptions
+from ecs_models.ui.storage import text as storage_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ecs_models.catalog.categories import categories_of
 from ecs_models.catalog.model import CatalogEntry, TagInfo
-from ecs_models.memory import (
+from ecs_models.gguf.memory import (
     DEFAULT_CONTEXT,
     RUNTIME_BASE,
     FitVerdict,
@@ -21,7 +21,7 @@ from ecs_models.memory import (
 
 # From a download size alone (no GGUF header at hand): the weights are the download, the KV
 # cache at Ollama's default context is about a tenth of them for today's GQA models, and the
-# runtime adds its base and one batch of compute buffers. ecs_models.fit gives the exact
+# runtime adds its base and one batch of compute buffers. ecs_models.gguf.fit gives the exact
 # figure from the header when a registry is reachable.
 KV_SHARE = 0.10
 BUFFERS_BYTES = 256 << 20
@@ -51,7 +51,7 @@ def estimate_memory(download_size: int) -> int:
 
 
 def fit_for(download_size: int, memory: MachineMemory) -> FitVerdict:
-    """fits / tight / too large for this machine, by ecs_models.memory's rules."""
+    """fits / tight / too large for this machine, by ecs_models.gguf.memory's rules."""
     return judge_fit(estimate_from_download_size(download_size), memory)
 
 

@@ -16,7 +16,7 @@ from ecs_models.errors import (
     ModelNotFoundError,
 )
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
-from ecs_models.store import ModelStore, default_models_dir
+from ecs_models.store.model_store import ModelStore, default_models_dir
 
 PROG = "ecs-models"
 EXIT_OK = 0
@@ -132,7 +132,7 @@ def registry_host(args: argparse.Namespace) -> str:
             "or 127.0.0.1:5000."
         )
     if sep and scheme.lower() == "http" and not args.insecure:
-        from ecs_models.registry import is_loopback_host
+        from ecs_models.registry.client import is_loopback_host
 
         if not is_loopback_host(text):
             raise UsageError(

@@ -100,7 +100,7 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
     host = registry_host(args)
     # Imported only here: the window needs pygame, which no other command may load.
     try:
-        from ecs_models.app import run_window
+        from ecs_models.app.window import run_window
     except ImportError as exc:
         raise EcsModelsError(
             f"The window cannot open: {exc}; the other commands work without it (see --help)."

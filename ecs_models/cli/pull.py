@@ -29,10 +29,10 @@ from ecs_models.errors import (
     with_fix,
 )
 from ecs_models.formatting import human_eta
-from ecs_models.progress import ProgressEvent
+from ecs_models.transfer.progress import ProgressEvent
 
 if TYPE_CHECKING:
-    from ecs_models.transfer import PullOptions
+    from ecs_models.transfer.pull import PullOptions
 
 
 class PullPrinter:
@@ -175,10 +175,10 @@ def _pull(
     store = open_store(args, create=True)
     assert store is not None
     # Imported here: the registry client pulls in httpx, which only pull needs.
-    from ecs_models.progress import PullProgress
-    from ecs_models.registry import RegistryClient
-    from ecs_models.transfer import pull_model
-    from ecs_models.update_state import record_install
+    from ecs_models.registry.client import RegistryClient
+    from ecs_models.store.history import record_install
+    from ecs_models.transfer.progress import PullProgress
+    from ecs_models.transfer.pull import pull_model
 
     listener: Callable[[ProgressEvent], None] | None = stream if stream is not None else printer
     progress = PullProgress(name.display, listener=listener)
@@ -206,7 +206,7 @@ def _pull(
 
 
 def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
-    from ecs_models.transfer import PullOptions
+    from ecs_models.transfer.pull import PullOptions
 
     return PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
 

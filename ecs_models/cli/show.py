@@ -16,10 +16,10 @@ from ecs_models.cli.context import (
     registry_host,
 )
 from ecs_models.cli.models import table
-from ecs_models.create import human_number
-from ecs_models.gguf import quantization_name
-from ecs_models.gostyle import go_float, go_plain
-from ecs_models.show import ShowResult, show_model
+from ecs_models.gguf.reader import quantization_name
+from ecs_models.show.facts import ShowResult, show_model
+from ecs_models.show.gostyle import go_float, go_plain
+from ecs_models.storage.create import human_number
 
 # The options that print one part alone, as `ollama show --license` and friends do.
 SECTION_FLAGS = ("license", "modelfile", "parameters", "system", "template")

@@ -26,7 +26,7 @@ from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, one_line
 from ecs_models.errors import (
     OperationCancelledError,
 )
-from ecs_models.store import InstalledModel, ModelStore, VerifyReport
+from ecs_models.store.model_store import InstalledModel, ModelStore, VerifyReport
 
 
 def freed(amount: int, *, dry_run: bool, what: str) -> str:
@@ -185,7 +185,7 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     names = parse_names(args, args.names)
     if args.repair:
         # One repair: `health --repair`'s code, whichever word the user reached for.
-        from ecs_models.commands.lifecycle import run_health
+        from ecs_models.cli.storage import run_health
 
         return run_health(args)
     store = open_store(args, create=False)

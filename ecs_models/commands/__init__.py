@@ -5,7 +5,7 @@ Contract: a module here defines `register(sub, parents)` which adds its subparse
 where `FUNCTION(args: argparse.Namespace) -> int` prints to stdout and returns the exit status.
 Errors a user can meet are raised as EcsModelsError subclasses: the CLI prints them as one
 `error:` line. Global options (--models, --registry, --insecure) are on `args`; read them with
-the helpers in `ecs_models.commands.common`.
+the helpers in `ecs_models.cli.common`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from types import ModuleType
 
 # Modules listed here but not written yet are skipped, so areas can land one at a time.
 COMMAND_MODULES = (
-    "ecs_models.commands.lifecycle",
-    "ecs_models.commands.performance",
-    "ecs_models.commands.catalog",
-    "ecs_models.commands.remote",
+    "ecs_models.cli.storage",
+    "ecs_models.cli.performance",
+    "ecs_models.cli.catalog",
+    "ecs_models.cli.remote",
 )
 
 
