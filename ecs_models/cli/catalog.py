@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import sys
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ecs_models.catalog import (
@@ -22,8 +23,13 @@ from ecs_models.catalog import (
     recommend,
 )
 from ecs_models.catalog.updates import UpdateChecker, UpdateOutcome, UpdateStatus, update_models
-from ecs_models.cli.common import print_json
-from ecs_models.cli.context import Output, open_store, registry_host, run_hint, run_interruptibly
+from ecs_models.cli.context import (
+    Output,
+    open_store,
+    registry_host,
+    run_hint,
+    run_interruptibly,
+)
 from ecs_models.cli.text import human_time, is_tty, ollama_bytes
 from ecs_models.errors import (
     EcsModelsError,
@@ -42,7 +48,8 @@ _CHECK_RETRIES = 1
 _CHECK_TIMEOUT_S = 15.0
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parents = list(parents)
     search = sub.add_parser(
         "search",
         parents=parents,
@@ -57,13 +64,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     search.add_argument("--refresh", action="store_true", help="ask ollama.com now")
     search.add_argument("--offline", action="store_true", help="use only cached data")
     search.add_argument("--json", action="store_true", help="print JSON")
-    search.set_defaults(run=run_search)
+    search.set_defaults(handler=cmd_search)
 
     tags = sub.add_parser("tags", parents=parents, help="a model's tags with their sizes")
     tags.add_argument("name", metavar="NAME")
     tags.add_argument("--offline", action="store_true", help="use only cached data")
     tags.add_argument("--json", action="store_true", help="print JSON")
-    tags.set_defaults(run=run_tags)
+    tags.set_defaults(handler=cmd_tags)
 
     rec = sub.add_parser(
         "recommend", parents=parents, help="popular models that fit this machine's memory now"
@@ -72,49 +79,41 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     rec.add_argument("--limit", type=int, default=10, metavar="N")
     rec.add_argument("--offline", action="store_true", help="use only cached data")
     rec.add_argument("--json", action="store_true", help="print JSON")
-    rec.set_defaults(run=run_recommend)
+    rec.set_defaults(handler=cmd_recommend)
 
     outdated = sub.add_parser(
         "outdated", parents=parents, help="installed models whose registry has a newer version"
     )
     outdated.add_argument("--json", action="store_true", help="print JSON")
-    outdated.set_defaults(run=run_outdated)
+    outdated.set_defaults(handler=cmd_outdated)
 
     update = sub.add_parser("update", parents=parents, help="update models (pinned ones stay)")
     update.add_argument("names", metavar="NAME", nargs="*")
     update.add_argument("--all", action="store_true", help="every installed model")
     update.add_argument("--json", action="store_true", help="print JSON")
-    update.set_defaults(run=run_update)
+    update.set_defaults(handler=cmd_update)
 
     pin = sub.add_parser("pin", parents=parents, help="keep a model at its version")
     pin.add_argument("name", metavar="NAME")
-    pin.set_defaults(run=run_pin)
+    pin.set_defaults(handler=cmd_pin)
 
     unpin = sub.add_parser("unpin", parents=parents, help="let updates change a model again")
     unpin.add_argument("name", metavar="NAME")
-    unpin.set_defaults(run=run_unpin)
+    unpin.set_defaults(handler=cmd_unpin)
 
     hist = sub.add_parser("history", parents=parents, help="versions of a model and when")
     hist.add_argument("name", metavar="NAME")
     hist.add_argument("--json", action="store_true", help="print JSON")
-    hist.set_defaults(run=run_history)
+    hist.set_defaults(handler=cmd_history)
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _note(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
-def _table(rows: list[list[str]]) -> None:
+def _table(output: Output, rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        _say("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        output.print("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
 def _client(args: argparse.Namespace, *, retries: int = 5) -> RegistryClient:
@@ -177,7 +176,7 @@ def _registry_search_host(args: argparse.Namespace) -> str | None:
 # -- search, tags, recommend ---------------------------------------------------------------------
 
 
-def run_search(args: argparse.Namespace) -> int:
+def cmd_search(args: argparse.Namespace, output: Output) -> int:
     if args.limit < 1:
         raise EcsModelsError("--limit must be at least 1.")
     host = _registry_search_host(args)
@@ -207,12 +206,12 @@ def run_search(args: argparse.Namespace) -> int:
             }
             for hit in hits
         ]
-        print_json(doc)
+        output.json(doc)
         return 0
     if result.notice:
-        _note(f"note: {result.notice}")
+        output.note(f"note: {result.notice}")
     if not hits:
-        _say(
+        output.print(
             f"no models match {args.query!r} ({len(result.entries)} searched, {_origin_line(result)})"
         )
         return 0
@@ -233,8 +232,8 @@ def run_search(args: argparse.Namespace) -> int:
                 description,
             ]
         )
-    _table(rows)
-    _note(f"{len(hits)} of {len(result.entries)} models, {_origin_line(result)}")
+    _table(output, rows)
+    output.note(f"{len(hits)} of {len(result.entries)} models, {_origin_line(result)}")
     return 0
 
 
@@ -242,11 +241,11 @@ def _tags_name(args: argparse.Namespace) -> ModelName:
     return parse_model_name(args.name, default_host=registry_host(args))
 
 
-def run_tags(args: argparse.Namespace) -> int:
+def cmd_tags(args: argparse.Namespace, output: Output) -> int:
     name = _tags_name(args)
     memory = measure_memory()
     if name.host.lower() != DEFAULT_HOST:
-        return _registry_tags(args, name, memory)
+        return _registry_tags(args, output, name, memory)
     catalog = _catalog(args)
     try:
         model = name.model if name.namespace == "library" else f"{name.namespace}/{name.model}"
@@ -259,10 +258,10 @@ def run_tags(args: argparse.Namespace) -> int:
         doc["model"] = entry.to_json()
         for tag_doc, tag in zip(doc["model"]["tags"], entry.tags, strict=True):
             tag_doc["fit"] = _fit_text(tag, memory)
-        print_json(doc)
+        output.json(doc)
         return 0
     if result.notice:
-        _note(f"note: {result.notice}")
+        output.note(f"note: {result.notice}")
     rows = [["TAG", "SIZE", "FIT", "DIGEST", "CONTEXT", "INPUT"]]
     for tag in entry.tags:
         size = _size_text(tag) + ("" if tag.size_exact or tag.size is None else " (approx.)")
@@ -276,17 +275,19 @@ def run_tags(args: argparse.Namespace) -> int:
                 ",".join(tag.inputs) or "-",
             ]
         )
-    _table(rows)
-    _note(f"{len(entry.tags)} tags, {_origin_line(result)}")
+    _table(output, rows)
+    output.note(f"{len(entry.tags)} tags, {_origin_line(result)}")
     return 0
 
 
-def _registry_tags(args: argparse.Namespace, name: ModelName, memory: MachineMemory) -> int:
+def _registry_tags(
+    args: argparse.Namespace, output: Output, name: ModelName, memory: MachineMemory
+) -> int:
     root_store = open_store(args, create=False)
     with _client(args) as client:
         sizes = RegistrySource(client, name.host).download_sizes(str(name), root_store)
     if args.json:
-        print_json(
+        output.json(
             {
                 "source": name.host,
                 "origin": "live",
@@ -320,11 +321,11 @@ def _registry_tags(args: argparse.Namespace, name: ModelName, memory: MachineMem
                 size.manifest_digest.removeprefix("sha256:")[:12],
             ]
         )
-    _table(rows)
+    _table(output, rows)
     return 0
 
 
-def run_recommend(args: argparse.Namespace) -> int:
+def cmd_recommend(args: argparse.Namespace, output: Output) -> int:
     catalog = _catalog(args)
     try:
         result = catalog.library()
@@ -346,14 +347,14 @@ def run_recommend(args: argparse.Namespace) -> int:
             }
             for pick in picks
         ]
-        print_json(doc)
+        output.json(doc)
         return 0
     if result.notice:
-        _note(f"note: {result.notice}")
+        output.note(f"note: {result.notice}")
     for pick in picks:
-        _say(pick.reason)
+        output.print(pick.reason)
     if not picks:
-        _say("nothing in the catalog fits the memory free now")
+        output.print("nothing in the catalog fits the memory free now")
     return 0
 
 
@@ -377,17 +378,17 @@ def _status_json(status: UpdateStatus) -> dict[str, Any]:
     }
 
 
-def run_outdated(args: argparse.Namespace) -> int:
+def cmd_outdated(args: argparse.Namespace, output: Output) -> int:
     store = _store(args)
     statuses: list[UpdateStatus] = []
     if store is not None:
         with _client(args, retries=_CHECK_RETRIES) as client:
             statuses = UpdateChecker().check(store, client)
     if args.json:
-        print_json({"models": [_status_json(s) for s in statuses]})
+        output.json({"models": [_status_json(s) for s in statuses]})
         return 0
     if not statuses:
-        _say("no models installed")
+        output.print("no models installed")
         return 0
     rows = [["NAME", "ID", "STATE", "DOWNLOAD", "PINNED"]]
     for status in statuses:
@@ -401,10 +402,10 @@ def run_outdated(args: argparse.Namespace) -> int:
                 "pinned" if status.pinned else "",
             ]
         )
-    _table(rows)
+    _table(output, rows)
     for status in statuses:
         if status.error:
-            _note(f"warning: {status.model.display}: {status.error}")
+            output.note(f"warning: {status.model.display}: {status.error}")
     return 0
 
 
@@ -435,7 +436,7 @@ def _outcome_line(args: argparse.Namespace, outcome: UpdateOutcome) -> str:
     return f"{outcome.result} {outcome.name}" + (f": {outcome.error}" if outcome.error else "")
 
 
-def run_update(args: argparse.Namespace) -> int:
+def cmd_update(args: argparse.Namespace, output: Output) -> int:
     if bool(args.names) == bool(args.all):
         raise EcsModelsError("Name the models to update, or pass --all (not both).")
     host = registry_host(args)
@@ -446,11 +447,11 @@ def run_update(args: argparse.Namespace) -> int:
             raise ModelNotFoundError(f"Model {names[0].display} is not installed.")
         outcomes: list[UpdateOutcome] = []
     else:
-        outcomes = _update(args, store, names or None, host)
+        outcomes = _update(args, output, store, names or None, host)
     if args.json:
-        print_json({"updates": [_outcome_json(o) for o in outcomes]})
+        output.json({"updates": [_outcome_json(o) for o in outcomes]})
     elif not outcomes:
-        _say("no models installed")
+        output.print("no models installed")
     failed = [o for o in outcomes if o.result in ("failed", "cancelled")]
     if any(o.result == "cancelled" for o in outcomes):
         words = [n.display for n in names] if names else ["--all"]
@@ -464,13 +465,16 @@ def run_update(args: argparse.Namespace) -> int:
 
 
 def _update(
-    args: argparse.Namespace, store: ModelStore, names: list[ModelName] | None, host: str
+    args: argparse.Namespace,
+    output: Output,
+    store: ModelStore,
+    names: list[ModelName] | None,
+    host: str,
 ) -> list[UpdateOutcome]:
     from ecs_models.cli.pull import PullPrinter
     from ecs_models.transfer.progress import PullProgress
     from ecs_models.transfer.pull import PullOptions
 
-    output = Output(sys.stdout, sys.stderr)
     printer = None if args.json else PullPrinter(output, tty=is_tty(sys.stderr))
 
     def progress_for(model: InstalledModel) -> PullProgress:
@@ -508,31 +512,31 @@ def _installed(args: argparse.Namespace) -> tuple[ModelStore, InstalledModel]:
     return store, store.resolve(name, default_host=host)
 
 
-def run_pin(args: argparse.Namespace) -> int:
+def cmd_pin(args: argparse.Namespace, output: Output) -> int:
     store, model = _installed(args)
     record = pin_model(store, model)
-    _say(f"pinned {model.display} at {record.digest.removeprefix('sha256:')[:12]}")
+    output.print(f"pinned {model.display} at {record.digest.removeprefix('sha256:')[:12]}")
     return 0
 
 
-def run_unpin(args: argparse.Namespace) -> int:
+def cmd_unpin(args: argparse.Namespace, output: Output) -> int:
     host = registry_host(args)
     name = parse_model_name(args.name, default_host=host)
     store = _store(args)
     if store is None or not unpin_model(store, name):
-        _say(f"{name.display} was not pinned")
+        output.print(f"{name.display} was not pinned")
         return 0
-    _say(f"unpinned {name.display}")
+    output.print(f"unpinned {name.display}")
     return 0
 
 
-def run_history(args: argparse.Namespace) -> int:
+def cmd_history(args: argparse.Namespace, output: Output) -> int:
     host = registry_host(args)
     name = parse_model_name(args.name, default_host=host)
     store = _store(args)
     records = history(store, name) if store is not None else []
     if args.json:
-        print_json(
+        output.json(
             {
                 "name": name.display,
                 "versions": [r.to_json() for r in records],
@@ -552,5 +556,5 @@ def run_history(args: argparse.Namespace) -> int:
                 record.action,
             ]
         )
-    _table(rows)
+    _table(output, rows)
     return 0

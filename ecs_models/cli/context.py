@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar, overload
 
 from ecs_models.cli.text import one_line
 from ecs_models.errors import (
@@ -18,6 +19,9 @@ from ecs_models.errors import (
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.store.model_store import ModelStore, default_models_dir
 
+if TYPE_CHECKING:
+    from ecs_models.registry.client import RegistryClient
+
 PROG = "ecs-models"
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -27,6 +31,15 @@ NON_TTY_INTERVAL_S = 1.0
 TTY_INTERVAL_S = 0.1
 
 T = TypeVar("T")
+
+
+Handler = Callable[[argparse.Namespace, "Output"], int]
+
+
+class CommandGroup(Protocol):
+    """A module of commands: register() adds its subparsers, each with `handler` set."""
+
+    def register(self, sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None: ...
 
 
 class UsageError(EcsModelsError):
@@ -94,12 +107,24 @@ class Output:
             self.err.write(text + "\n")
             self.err.flush()
 
+    def json(self, document: Any) -> None:
+        """One JSON document on stdout, indented for people and parseable for scripts."""
+        self.print(json.dumps(document, indent=2, default=str))
+
 
 def models_root(args: argparse.Namespace) -> Path:
     root = Path(args.models).expanduser() if args.models else default_models_dir()
     if root.exists() and not root.is_dir():
         raise EcsModelsError(f"The models directory {root} is not a directory.")
     return root
+
+
+@overload
+def open_store(args: argparse.Namespace, *, create: Literal[True]) -> ModelStore: ...
+
+
+@overload
+def open_store(args: argparse.Namespace, *, create: Literal[False]) -> ModelStore | None: ...
 
 
 def open_store(args: argparse.Namespace, *, create: bool) -> ModelStore | None:
@@ -111,7 +136,19 @@ def open_store(args: argparse.Namespace, *, create: bool) -> ModelStore | None:
     root = models_root(args)
     if not create and not ((root / "manifests").is_dir() or (root / "blobs").is_dir()):
         return None
-    return ModelStore(root)
+    try:
+        return ModelStore(root)
+    except OSError as exc:
+        raise EcsModelsError(
+            f"Cannot open the models directory {root}: {exc.strerror or exc}."
+        ) from exc
+
+
+def registry_client(args: argparse.Namespace) -> RegistryClient:
+    """A registry client honouring --insecure; httpx loads only for commands that talk."""
+    from ecs_models.registry.client import RegistryClient
+
+    return RegistryClient(insecure=bool(getattr(args, "insecure", False)))
 
 
 def registry_host(args: argparse.Namespace) -> str:

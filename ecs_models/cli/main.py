@@ -6,14 +6,17 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ecs_models import __version__
+from ecs_models.cli import catalog, models, performance, pull, remote, show, storage, store
 from ecs_models.cli.context import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     PROG,
+    CommandGroup,
+    Handler,
     Output,
     Parser,
     UsageError,
@@ -22,16 +25,24 @@ from ecs_models.cli.context import (
     models_root,
     registry_host,
 )
-from ecs_models.cli.models import cmd_list
-from ecs_models.cli.pull import cmd_pull
-from ecs_models.cli.show import add_show_parser, cmd_show
-from ecs_models.cli.store import cmd_prune, cmd_rm, cmd_verify
-from ecs_models.cli.text import one_line, parse_rate
-from ecs_models.commands import command_modules
+from ecs_models.cli.text import one_line
 from ecs_models.errors import (
     EcsModelsError,
     OperationCancelledError,
     PullCancelledError,
+)
+
+# Every command group, in the order `--help` lists them; each module's register() adds its
+# subparsers and sets `handler`. A group missing here is a bug, never skipped silently.
+COMMAND_GROUPS: tuple[CommandGroup, ...] = (
+    pull,
+    models,
+    show,
+    store,
+    storage,
+    catalog,
+    performance,
+    remote,
 )
 
 
@@ -46,53 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = [global_options(with_defaults=False)]
 
-    sub.add_parser("gui", parents=common, help="open the window (the default)")
-
-    pull = sub.add_parser("pull", parents=common, help="download a model from a registry")
-    pull.add_argument("name", metavar="NAME", help="model name, such as llama3.2 or qwen3:8b")
-    pull.add_argument("--json", action="store_true", help="NDJSON progress as Ollama's /api/pull")
-    pull.add_argument(
-        "--max-rate",
-        metavar="BYTES_PER_S",
-        type=parse_rate,
-        default=None,
-        help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
-    )
-
-    listing = sub.add_parser("list", aliases=["ls"], parents=common, help="list installed models")
-    listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
-
-    add_show_parser(sub, common)
-
-    rm = sub.add_parser("rm", parents=common, help="remove models and blobs nothing else uses")
-    rm.add_argument("names", metavar="NAME", nargs="+")
-    rm.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-
-    verify = sub.add_parser(
-        "verify", parents=common, help="check presence, size and sha256 of every blob"
-    )
-    verify.add_argument("names", metavar="NAME", nargs="*", help="models (default: all)")
-    verify.add_argument("--json", action="store_true", help="print a JSON report")
-    verify.add_argument(
-        "--repair",
-        action="store_true",
-        help="check as `health` does and download again only the bad or missing blobs "
-        "(the same as `health --repair`)",
-    )
-    # What `health` would take: `verify --repair` runs health's own code with these.
-    verify.set_defaults(no_hash=False, smoke=False)
-
-    prune = sub.add_parser(
-        "prune", parents=common, help="delete orphaned blobs and stale partial downloads"
-    )
-    prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-
-    for module in command_modules():
-        module.register(sub, common)
+    gui = sub.add_parser("gui", parents=common, help="open the window (the default)")
+    gui.set_defaults(handler=cmd_gui)
+    for group in COMMAND_GROUPS:
+        group.register(sub, common)
     return parser
-
-
-# -- shared helpers --------------------------------------------------------------------------
 
 
 def cmd_gui(args: argparse.Namespace, output: Output) -> int:
@@ -106,20 +75,6 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
             f"The window cannot open: {exc}; the other commands work without it (see --help)."
         ) from exc
     return int(run_window(models_dir=str(models_dir), registry=host, insecure=args.insecure))
-
-
-# -- entry point -----------------------------------------------------------------------------
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
-    "gui": cmd_gui,
-    "pull": cmd_pull,
-    "list": cmd_list,
-    "ls": cmd_list,
-    "show": cmd_show,
-    "rm": cmd_rm,
-    "verify": cmd_verify,
-    "prune": cmd_prune,
-}
 
 
 def _exit_status(exc: BaseException) -> int:
@@ -141,10 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
-        run = getattr(args, "run", None)
-        if run is not None:  # a command from ecs_models.commands
-            return int(run(args))
-        handler = _COMMANDS[args.command or "gui"]
+        handler: Handler = getattr(args, "handler", cmd_gui)  # no command: the window
         return handler(args, output)
     except BrokenPipeError:
         # The reader went away (`ecs-models list | head -1`): stop quietly, as Unix tools do.

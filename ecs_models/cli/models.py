@@ -6,9 +6,18 @@ import argparse
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from ecs_models.cli.context import EXIT_OK, Output, open_store
 from ecs_models.cli.text import human_time, ollama_bytes, one_line
+
+
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    listing = sub.add_parser(
+        "list", aliases=["ls"], parents=list(parents), help="list installed models"
+    )
+    listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
+    listing.set_defaults(handler=cmd_list)
 
 
 def table(rows: Sequence[Sequence[str]], *, gap: int = 4) -> list[str]:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
-from ecs_models.cli.common import (
-    default_host,
+from ecs_models.cli.context import (
+    Output,
+    not_installed,
     open_store,
-    print_json,
+    parse_names,
     registry_client,
+    registry_host,
+    run_hint,
 )
-from ecs_models.cli.context import run_hint
 from ecs_models.errors import EcsModelsError, with_fix
 from ecs_models.formatting import human_bytes
 from ecs_models.gguf.fit import FitReport, fit_model
@@ -29,37 +32,38 @@ from ecs_models.runtime.runtimes import (
 )
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parents = list(parents)
     fit = sub.add_parser("fit", parents=parents, help="will a model fit this machine's memory")
     fit.add_argument("name", metavar="NAME", help="installed or remote model")
     fit.add_argument("--ctx", type=_positive, default=None, metavar="N", help="context length")
     fit.add_argument("--kv-type", choices=sorted(KV_TYPE_BYTES), default="f16")
     fit.add_argument("--json", action="store_true", help="print JSON")
-    fit.set_defaults(run=run_fit)
+    fit.set_defaults(handler=cmd_fit)
 
     bench = sub.add_parser("bench", parents=parents, help="benchmark a model's speed here")
     bench.add_argument("name", metavar="NAME")
     bench.add_argument("--runtime", choices=["llama.cpp", "ollama"], default="llama.cpp")
     bench.add_argument("--tokens", type=_positive, default=DEFAULT_BENCH_TOKENS)
     bench.add_argument("--json", action="store_true", help="print JSON")
-    bench.set_defaults(run=run_bench)
+    bench.set_defaults(handler=cmd_bench)
 
     stats = sub.add_parser("stats", parents=parents, help="measured performance per model")
     stats.add_argument("name", metavar="NAME", nargs="?")
     stats.add_argument("--json", action="store_true", help="print JSON")
-    stats.set_defaults(run=run_stats)
+    stats.set_defaults(handler=cmd_stats)
 
     ps = sub.add_parser("ps", parents=parents, help="models the Ollama daemon has loaded")
     ps.add_argument("--json", action="store_true", help="print JSON")
-    ps.set_defaults(run=run_ps)
+    ps.set_defaults(handler=cmd_ps)
 
     load = sub.add_parser("load", parents=parents, help="load a model in the Ollama daemon")
     load.add_argument("name", metavar="NAME")
-    load.set_defaults(run=run_load)
+    load.set_defaults(handler=cmd_load)
 
     unload = sub.add_parser("unload", parents=parents, help="unload a model from the daemon")
     unload.add_argument("name", metavar="NAME")
-    unload.set_defaults(run=run_unload)
+    unload.set_defaults(handler=cmd_unload)
 
 
 def _positive(text: str) -> int:
@@ -73,11 +77,11 @@ def _positive(text: str) -> int:
 
 
 def _display(args: argparse.Namespace, name: str) -> str:
-    return parse_model_name(name, default_host=default_host(args)).display
+    return parse_model_name(name, default_host=registry_host(args)).display
 
 
-def run_fit(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_fit(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
     with registry_client(args) as registry:
         report = fit_model(
             store,
@@ -85,13 +89,13 @@ def run_fit(args: argparse.Namespace) -> int:
             registry,
             context_length=args.ctx,
             kv_type=args.kv_type,
-            default_host=default_host(args),
+            default_host=registry_host(args),
         )
     if args.json:
-        print_json(report.to_dict())
+        output.json(report.to_dict())
     else:
         for line in fit_lines(report):
-            print(line)
+            output.print(line)
     return 0
 
 
@@ -121,13 +125,17 @@ def fit_lines(report: FitReport) -> list[str]:
     return [f"{k:<{width}}  {v}" for k, v in facts] + [report.verdict.reason]
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_bench(args: argparse.Namespace, output: Output) -> int:
     spec = BenchmarkSpec(max_tokens=args.tokens)
     if args.runtime == "ollama":
         model = RuntimeModel(_display(args, args.name))
+        store = open_store(args, create=True)  # the daemon's figures are recorded here
     else:
-        model = runtime_model(store, args.name, default_host=default_host(args))
+        found = open_store(args, create=False)
+        if found is None:
+            raise not_installed(parse_names(args, [args.name])[0])
+        store = found
+        model = runtime_model(store, args.name, default_host=registry_host(args))
     runtime = make_runtime(args.runtime, quiet=True)
     try:
         result = runtime.benchmark(model, spec)
@@ -136,10 +144,10 @@ def run_bench(args: argparse.Namespace) -> int:
             runtime.close()
     perfstats.record(store, result.to_record(digest=model.digest))
     if args.json:
-        print_json(result.to_dict())
+        output.json(result.to_dict())
     else:
         for line in bench_lines(result):
-            print(line)
+            output.print(line)
     return 0
 
 
@@ -161,10 +169,10 @@ def bench_lines(result: BenchmarkResult) -> list[str]:
     ]
 
 
-def run_stats(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_stats(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
     wanted = _display(args, args.name) if args.name else None
-    table = perfstats.performance(store, wanted)
+    table = {} if store is None else perfstats.performance(store, wanted)
     if wanted and not table:
         raise with_fix(
             EcsModelsError(f"No performance figures are recorded for {wanted} yet."),
@@ -173,10 +181,10 @@ def run_stats(args: argparse.Namespace) -> int:
             purpose="to measure it",
         )
     if args.json:
-        print_json({name: stats.to_dict() for name, stats in table.items()})
+        output.json({name: stats.to_dict() for name, stats in table.items()})
         return 0
     if not table:
-        print(
+        output.print(
             f"No performance figures recorded yet; {run_hint(args, 'bench', 'NAME')} or pull a model."
         )
         return 0
@@ -198,41 +206,41 @@ def run_stats(args: argparse.Namespace) -> int:
         )
     widths = [max(len(row[i].strip()) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print(
+        output.print(
             "  ".join(cell.strip().ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         )
     return 0
 
 
-def run_ps(args: argparse.Namespace) -> int:
+def cmd_ps(args: argparse.Namespace, output: Output) -> int:
     with OllamaDaemon() as daemon:
         loaded = daemon.ps()
     if args.json:
-        print_json({"models": [m.to_dict() for m in loaded]})
+        output.json({"models": [m.to_dict() for m in loaded]})
         return 0
     if not loaded:
-        print(f"The Ollama daemon at {daemon.base_url} has no model loaded.")
+        output.print(f"The Ollama daemon at {daemon.base_url} has no model loaded.")
         return 0
-    print(f"{'NAME':<32} {'SIZE':>9} {'VRAM':>9} {'CONTEXT':>8}  UNTIL")
+    output.print(f"{'NAME':<32} {'SIZE':>9} {'VRAM':>9} {'CONTEXT':>8}  UNTIL")
     for m in loaded:
-        print(
+        output.print(
             f"{m.name:<32} {human_bytes(m.size):>9} {human_bytes(m.size_vram):>9} "
             f"{m.context_length or '':>8}  {m.expires_at or ''}"
         )
     return 0
 
 
-def run_load(args: argparse.Namespace) -> int:
+def cmd_load(args: argparse.Namespace, output: Output) -> int:
     name = _display(args, args.name)
     with OllamaDaemon() as daemon:
         seconds = daemon.load(name)
-    print(f"Loaded {name} in the Ollama daemon ({seconds:.2f} s).")
+    output.print(f"Loaded {name} in the Ollama daemon ({seconds:.2f} s).")
     return 0
 
 
-def run_unload(args: argparse.Namespace) -> int:
+def cmd_unload(args: argparse.Namespace, output: Output) -> int:
     name = _display(args, args.name)
     with OllamaDaemon() as daemon:
         daemon.unload(name)
-    print(f"Unloaded {name} from the Ollama daemon.")
+    output.print(f"Unloaded {name} from the Ollama daemon.")
     return 0

@@ -8,7 +8,7 @@ import math
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecs_models.cli.context import (
@@ -22,7 +22,7 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
-from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes
+from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, parse_rate
 from ecs_models.errors import (
     EcsModelsError,
     PullCancelledError,
@@ -149,6 +149,20 @@ class JsonPullStream:
             if "error" in obj:
                 self.error_written = True
             self.output.print(json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
+
+
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    pull = sub.add_parser("pull", parents=list(parents), help="download a model from a registry")
+    pull.add_argument("name", metavar="NAME", help="model name, such as llama3.2 or qwen3:8b")
+    pull.add_argument("--json", action="store_true", help="NDJSON progress as Ollama's /api/pull")
+    pull.add_argument(
+        "--max-rate",
+        metavar="BYTES_PER_S",
+        type=parse_rate,
+        default=None,
+        help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
+    )
+    pull.set_defaults(handler=cmd_pull)
 
 
 def cmd_pull(args: argparse.Namespace, output: Output) -> int:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ecs_models.cli.common import default_host, open_store, print_json, registry_client
-from ecs_models.cli.context import Output, run_interruptibly
+from ecs_models.cli.context import (
+    Output,
+    not_installed,
+    open_store,
+    parse_names,
+    registry_client,
+    registry_host,
+    run_interruptibly,
+)
 from ecs_models.cli.pull import JsonPullStream, PullPrinter
 from ecs_models.cli.text import is_tty, ollama_bytes
 from ecs_models.errors import EcsModelsError, with_fix
@@ -18,7 +24,8 @@ from ecs_models.formatting import human_bytes
 from ecs_models.transfer.progress import ProgressEvent, PullProgress
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parents = list(parents)
     push = sub.add_parser(
         "push",
         parents=parents,
@@ -32,7 +39,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="host/namespace/model[:tag], or host/ to keep the name (default: NAME's registry)",
     )
     push.add_argument("--json", action="store_true", help="NDJSON progress, then a JSON result")
-    push.set_defaults(run=run_push)
+    push.set_defaults(handler=cmd_push)
 
     mirror = sub.add_parser(
         "mirror",
@@ -51,13 +58,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="each SRC is a prefix (host, host/namespace, ...): every installed model under it",
     )
     mirror.add_argument("--json", action="store_true", help="NDJSON progress, then JSON results")
-    mirror.set_defaults(run=run_mirror)
+    mirror.set_defaults(handler=cmd_mirror)
 
     hosts = sub.add_parser(
         "hosts", parents=parents, help="Ollama hosts side by side: models, loaded, free memory"
     )
     hosts.add_argument("--json", action="store_true", help="print JSON")
-    hosts.set_defaults(run=run_hosts, hosts_action=None)
+    hosts.set_defaults(handler=cmd_hosts, hosts_action=None)
     actions = hosts.add_subparsers(dest="hosts_action", metavar="ACTION")
     add = actions.add_parser("add", parents=parents, help="add a host to the list")
     add.add_argument("url", metavar="URL")
@@ -92,18 +99,19 @@ def _end(listener: Callable[[ProgressEvent], None]) -> None:
         listener.end_line()
 
 
-def run_push(args: argparse.Namespace) -> int:
+def cmd_push(args: argparse.Namespace, output: Output) -> int:
     from ecs_models.transfer.push import (  # httpx loads only when talking
         PushCancelledError,
         PushOptions,
         push_model,
     )
 
-    output = Output(sys.stdout, sys.stderr)
-    store = open_store(args)
+    options = PushOptions(insecure=bool(args.insecure), default_host=registry_host(args))
+    store = open_store(args, create=False)
+    if store is None:
+        raise not_installed(parse_names(args, [args.name])[0])
     listener = _listener(args, output)
     cancel = threading.Event()
-    options = PushOptions(insecure=bool(args.insecure), default_host=default_host(args))
     with registry_client(args) as client:
         try:
             result = run_interruptibly(
@@ -124,7 +132,7 @@ def run_push(args: argparse.Namespace) -> int:
         finally:
             _end(listener)
     if args.json:
-        print_json(result.to_json())
+        output.json(result.to_json())
     else:
         output.print(
             f"pushed {result.name.display} ({result.digest[7:19]}): {len(result.uploaded)} blob(s) "
@@ -134,21 +142,21 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_mirror(args: argparse.Namespace) -> int:
+def cmd_mirror(args: argparse.Namespace, output: Output) -> int:
     from ecs_models.transfer.mirror import mirror_models, plan_mirror
     from ecs_models.transfer.push import PushOptions
 
     if len(args.names) < 2:
         raise EcsModelsError("mirror needs a source and a destination: mirror SRC... DEST.")
     *sources, dest = args.names
-    output = Output(sys.stdout, sys.stderr)
-    store = open_store(args)
+    registry_host(args)  # a bad --registry is a usage error before anything is created
+    store = open_store(args, create=True)
     jobs = plan_mirror(
-        sources, dest, store, all_installed=args.all, default_host=default_host(args)
+        sources, dest, store, all_installed=args.all, default_host=registry_host(args)
     )
     listener = _listener(args, output)
     cancel = threading.Event()
-    options = PushOptions(insecure=bool(args.insecure), default_host=default_host(args))
+    options = PushOptions(insecure=bool(args.insecure), default_host=registry_host(args))
     with registry_client(args) as client:
         try:
             results = run_interruptibly(
@@ -165,7 +173,7 @@ def run_mirror(args: argparse.Namespace) -> int:
         finally:
             _end(listener)
     if args.json:
-        print_json([r.to_json() for r in results])
+        output.json([r.to_json() for r in results])
         return 0
     for job, result in zip(jobs, results, strict=True):
         output.print(
@@ -176,10 +184,9 @@ def run_mirror(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_hosts(args: argparse.Namespace) -> int:
+def cmd_hosts(args: argparse.Namespace, output: Output) -> int:
     from ecs_models.runtime.hosts import HostList, OllamaHost, normalize_host_url, survey_hosts
 
-    output = Output(sys.stdout, sys.stderr)
     hosts = HostList()
     action = args.hosts_action
     if action == "add":
@@ -213,7 +220,7 @@ def run_hosts(args: argparse.Namespace) -> int:
             return 0
     statuses = survey_hosts(hosts.load())
     if args.json:
-        print_json({"hosts": [s.to_dict() for s in statuses]})
+        output.json({"hosts": [s.to_dict() for s in statuses]})
         return 0
     rows: list[tuple[str, ...]] = [
         ("HOST", "STATE", "VERSION", "MODELS", "LOADED", "FREE RAM", "FREE VRAM")

@@ -28,8 +28,9 @@ _ARRAY_WIDTH = 10
 _HEAD_LINES = 2  # System and License show their first lines, then "..."
 
 
-def add_show_parser(sub: Any, common: Sequence[argparse.ArgumentParser]) -> None:
-    show = sub.add_parser("show", parents=list(common), help="show one installed model")
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    show = sub.add_parser("show", parents=list(parents), help="show one installed model")
+    show.set_defaults(handler=cmd_show)
     show.add_argument("name", metavar="NAME")
     show.add_argument(
         "-v", "--verbose", action="store_true", help="add the metadata arrays and the tensors"

@@ -7,24 +7,32 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ecs_models.cli.common import default_host, open_store, print_json, registry_client
-from ecs_models.cli.context import run_hint
+from ecs_models.cli.context import (
+    Output,
+    models_root,
+    not_installed,
+    open_store,
+    parse_names,
+    registry_client,
+    registry_host,
+    run_hint,
+    run_interruptibly,
+)
 from ecs_models.cli.hints import fix_hints, manifest_name
-from ecs_models.errors import EcsModelsError, OperationCancelledError
+from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.storage.archive import describe_export, export_model, import_archive
-from ecs_models.storage.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, clean
+from ecs_models.storage.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, CleanupPlan, clean
 from ecs_models.storage.create import create_from_gguf
 from ecs_models.storage.disk import DiskLevel, disk_status
 from ecs_models.storage.health import HealthProgress, HealthReport, ModelHealth, check_health
 from ecs_models.storage.repair import repair
-from ecs_models.storage.report import storage_report
+from ecs_models.storage.report import StorageReport, storage_report
 
-T = TypeVar("T")
 _NAMES = {
     CleanupKind.ORPHAN_BLOB: "orphaned blob",
     CleanupKind.STALE_PARTIAL: "stale partial",
@@ -34,13 +42,14 @@ _NAMES = {
 }
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parents = list(parents)
     du = sub.add_parser("du", parents=parents, help="disk usage per model: unique, shared, totals")
     du.add_argument("--json", action="store_true", help="print JSON")
     du.add_argument(
         "--unused-days", type=float, default=30.0, metavar="N", help="'unused' means N days"
     )
-    du.set_defaults(run=run_du)
+    du.set_defaults(handler=cmd_du)
 
     health = sub.add_parser(
         "health",
@@ -58,7 +67,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="also generate 4 tokens with llama.cpp from each healthy GGUF model",
     )
     health.add_argument("--json", action="store_true", help="print JSON")
-    health.set_defaults(run=run_health)
+    health.set_defaults(handler=cmd_health)
 
     cleanup = sub.add_parser(
         "cleanup",
@@ -74,11 +83,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="partials untouched this long are stale (default: 3600)",
     )
-    cleanup.set_defaults(run=run_cleanup)
+    cleanup.set_defaults(handler=cmd_cleanup)
 
     disk = sub.add_parser("disk", parents=parents, help="free and used space of the models disk")
     disk.add_argument("--json", action="store_true", help="print JSON")
-    disk.set_defaults(run=run_disk)
+    disk.set_defaults(handler=cmd_disk)
 
     export = sub.add_parser("export", parents=parents, help="write a model to one archive file")
     export.add_argument("name", metavar="NAME")
@@ -87,13 +96,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--compress", choices=["zstd"], default=None, help="zstd, kept only if it saves >= 5 %%"
     )
     export.add_argument("--json", action="store_true", help="print JSON")
-    export.set_defaults(run=run_export)
+    export.set_defaults(handler=cmd_export)
 
     imp = sub.add_parser("import", parents=parents, help="install a model from an archive file")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--name", default=None, help="install under this name instead")
     imp.add_argument("--json", action="store_true", help="print JSON")
-    imp.set_defaults(run=run_import)
+    imp.set_defaults(handler=cmd_import)
 
     create = sub.add_parser("create", parents=parents, help="make a model from a local GGUF")
     create.add_argument("name", metavar="NAME")
@@ -105,32 +114,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--link", action="store_true", help="hard-link the file into the store instead of copying"
     )
     create.add_argument("--json", action="store_true", help="print JSON")
-    create.set_defaults(run=run_create)
+    create.set_defaults(handler=cmd_create)
 
 
-def _interruptible(work: Callable[[], T], cancel: threading.Event) -> T:
-    """Run `work` on a thread so Ctrl-C in the main thread becomes a clean cancel."""
-    outcome: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as exc:  # handed to the main thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="ecs-models-lifecycle", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.1)
-    except KeyboardInterrupt:
-        cancel.set()
-        thread.join()
-        raise OperationCancelledError("Cancelled.") from None
-    if failure:
-        raise failure[0]
-    return outcome[0]
 
 
 class _Meter:
@@ -169,11 +155,15 @@ class _Meter:
 # -- du --------------------------------------------------------------------------------------
 
 
-def run_du(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    report = storage_report(store, unused_days=args.unused_days)
+def cmd_du(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
+    report = (
+        StorageReport(unused_days=args.unused_days)
+        if store is None
+        else storage_report(store, unused_days=args.unused_days)
+    )
     if args.json:
-        print_json(report.to_json())
+        output.json(report.to_json())
         return 0
     rows = [("NAME", "ID", "SIZE", "UNIQUE", "SHARED", "LAST USED")]
     for m in report.models:
@@ -194,20 +184,20 @@ def run_du(args: argparse.Namespace) -> int:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print()
-    print(f"models:          {len(report.models)}")
-    print(f"logical size:    {human_bytes(report.logical_total)} (sum of model sizes)")
-    print(f"on disk:         {human_bytes(report.physical_total)} (needed blobs, each once)")
-    print(f"dedup savings:   {human_bytes(report.dedup_savings)}")
-    print(f"orphaned blobs:  {human_bytes(report.orphan_bytes)}")
-    print(f"partials:        {human_bytes(report.partial_bytes)}")
-    print(f"reclaimable:     {human_bytes(report.reclaimable_bytes)} ({run_hint(args, 'cleanup')})")
+        output.print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    output.print()
+    output.print(f"models:          {len(report.models)}")
+    output.print(f"logical size:    {human_bytes(report.logical_total)} (sum of model sizes)")
+    output.print(f"on disk:         {human_bytes(report.physical_total)} (needed blobs, each once)")
+    output.print(f"dedup savings:   {human_bytes(report.dedup_savings)}")
+    output.print(f"orphaned blobs:  {human_bytes(report.orphan_bytes)}")
+    output.print(f"partials:        {human_bytes(report.partial_bytes)}")
+    output.print(f"reclaimable:     {human_bytes(report.reclaimable_bytes)} ({run_hint(args, 'cleanup')})")
     if report.never_used:
-        print(f"never used:      {', '.join(m.display for m in report.never_used)}")
+        output.print(f"never used:      {', '.join(m.display for m in report.never_used)}")
     if report.unused:
         days = f"{report.unused_days:g}"
-        print(f"unused {days} days: {', '.join(m.display for m in report.unused)}")
+        output.print(f"unused {days} days: {', '.join(m.display for m in report.unused)}")
     return 0
 
 
@@ -232,14 +222,21 @@ def _health_lines(results: list[ModelHealth]) -> list[str]:
     return lines
 
 
-def run_health(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    host = default_host(args)
+def cmd_health(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
+    host = registry_host(args)
     names = list(args.names) or None
+    if store is None:
+        if names:
+            raise not_installed(parse_names(args, names)[0])
+        output.json({"health": HealthReport().to_json()}) if args.json else output.print(
+            "no models installed"
+        )
+        return 0
     cancel = threading.Event()
     progress = HealthProgress()
     with _Meter("checking", progress):
-        report: HealthReport = _interruptible(
+        report: HealthReport = run_interruptibly(
             lambda: check_health(
                 store,
                 names,
@@ -257,7 +254,7 @@ def run_health(args: argparse.Namespace) -> int:
     if args.repair and not report.ok:
         client = registry_client(args)
         try:
-            result = _interruptible(
+            result = run_interruptibly(
                 lambda: repair(store, report=report, registry=client, cancel=cancel), cancel
             )
         finally:
@@ -265,22 +262,22 @@ def run_health(args: argparse.Namespace) -> int:
         document["repair"] = result.to_json()
         ok = result.ok
     if args.json:
-        print_json(document)
+        output.json(document)
     else:
         for line in _health_lines(report.models):
-            print(line)
+            output.print(line)
         if report.smoke_skipped is not None:
-            print(f"smoke generation skipped: {report.smoke_skipped}")
+            output.print(f"smoke generation skipped: {report.smoke_skipped}")
         if "repair" in document:
             repaired = document["repair"]
             for model, digests in repaired["fetched"].items():
-                print(f"repaired {model}: downloaded {len(digests)} blob(s) again")
+                output.print(f"repaired {model}: downloaded {len(digests)} blob(s) again")
             for model, why in repaired["unrepairable"].items():
-                print(f"cannot repair {model}: {why}")
+                output.print(f"cannot repair {model}: {why}")
     if not ok:
         bad = sorted(m.display for m in report.models if not m.ok)
         hint = "" if args.repair else _health_hint(args, report)
-        print(f"error: {len(bad)} model(s) unhealthy ({', '.join(bad)}){hint}.", file=sys.stderr)
+        output.note(f"error: {len(bad)} model(s) unhealthy ({', '.join(bad)}){hint}.")
         return 1
     return 0
 
@@ -296,33 +293,37 @@ def _health_hint(args: argparse.Namespace, report: HealthReport) -> str:
 # -- cleanup and disk ------------------------------------------------------------------------
 
 
-def run_cleanup(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    plan = clean(store, dry_run=args.dry_run, partial_max_age_s=args.partial_age)
+def cmd_cleanup(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
+    plan = (
+        CleanupPlan(dry_run=args.dry_run)
+        if store is None
+        else clean(store, dry_run=args.dry_run, partial_max_age_s=args.partial_age)
+    )
     if args.json:
-        print_json(plan.to_json())
+        output.json(plan.to_json())
         return 0
     verb = "would delete" if args.dry_run else "deleted"
     for item in plan.items:
         label = _NAMES[item.kind]
         if item.removable:
-            print(f"{verb} {label} {item.path} ({human_bytes(item.bytes)})")
+            output.print(f"{verb} {label} {item.path} ({human_bytes(item.bytes)})")
         else:
-            print(f"left alone: {label} {item.path}: {item.detail}")
+            output.print(f"left alone: {label} {item.path}: {item.detail}")
     count = len(plan.removable)
     freed = "would free" if args.dry_run else "freed"
-    print(
+    output.print(
         f"{freed} {human_bytes(plan.reclaimable_bytes)} ({plan.reclaimable_bytes} bytes, {count} item(s))"
     )
     return 0
 
 
-def run_disk(args: argparse.Namespace) -> int:
-    status = disk_status(open_store(args))
+def cmd_disk(args: argparse.Namespace, output: Output) -> int:
+    status = disk_status(models_root(args))
     if args.json:
-        print_json(status.to_json())
+        output.json(status.to_json())
     else:
-        print(
+        output.print(
             f"{status.path}: {human_bytes(status.free)} free of {human_bytes(status.total)} "
             f"({status.used_fraction:.0%} used) - {status.level.value}"
         )
@@ -332,48 +333,50 @@ def run_disk(args: argparse.Namespace) -> int:
 # -- export, import, create ------------------------------------------------------------------
 
 
-def run_export(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_export(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=False)
+    if store is None:
+        raise not_installed(parse_names(args, [args.name])[0])
     cancel = threading.Event()
-    result = _interruptible(
+    result = run_interruptibly(
         lambda: export_model(
             store,
             args.name,
             args.output,
             compress=args.compress,
             cancel=cancel,
-            default_host=default_host(args),
+            default_host=registry_host(args),
         ),
         cancel,
     )
     if args.json:
-        print_json(result.to_json())
+        output.json(result.to_json())
     else:
-        print(describe_export(result))
+        output.print(describe_export(result))
     return 0
 
 
-def run_import(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_import(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=True)
     cancel = threading.Event()
-    result = _interruptible(
+    result = run_interruptibly(
         lambda: import_archive(
-            store, args.file, name=args.name, cancel=cancel, default_host=default_host(args)
+            store, args.file, name=args.name, cancel=cancel, default_host=registry_host(args)
         ),
         cancel,
     )
     if args.json:
-        print_json(result.to_json())
+        output.json(result.to_json())
     else:
-        print(
+        output.print(
             f"imported {result.model.display} ({result.model.id}): "
             f"{len(result.blobs_written)} blob(s) written, {len(result.blobs_reused)} reused"
         )
     return 0
 
 
-def run_create(args: argparse.Namespace) -> int:
-    store = open_store(args)
+def cmd_create(args: argparse.Namespace, output: Output) -> int:
+    store = open_store(args, create=True)
     template = None
     if args.template is not None:
         try:
@@ -389,7 +392,7 @@ def run_create(args: argparse.Namespace) -> int:
         if not isinstance(params, dict):
             raise EcsModelsError("--params must be a JSON object such as '{\"num_ctx\": 8192}'.")
     cancel = threading.Event()
-    model = _interruptible(
+    model = run_interruptibly(
         lambda: create_from_gguf(
             store,
             args.name,
@@ -399,13 +402,13 @@ def run_create(args: argparse.Namespace) -> int:
             params=params,
             link=args.link,
             cancel=cancel,
-            default_host=default_host(args),
+            default_host=registry_host(args),
         ),
         cancel,
     )
     if args.json:
-        print_json(model.to_api_dict())
+        output.json(model.to_api_dict())
     else:
         how = "linked" if args.link else "copied"
-        print(f"created {model.display} ({model.id}) from {args.from_gguf} ({how})")
+        output.print(f"created {model.display} ({model.id}) from {args.from_gguf} ({how})")
     return 0

@@ -191,7 +191,7 @@ def fit_remote(
 
 
 def fit_model(
-    store: ModelStore,
+    store: ModelStore | None,
     name: str,
     registry: RegistryClient,
     *,
@@ -200,8 +200,13 @@ def fit_model(
     budget: int | None = None,
     default_host: str = DEFAULT_HOST,
 ) -> FitReport:
-    """Installed models are judged from the local blob; others from their remote header."""
+    """Installed models are judged from the local blob; others from their remote header.
+
+    `store` is None when the models directory holds no store yet: nothing is installed.
+    """
     try:
+        if store is None:
+            raise ModelNotFoundError(f"{name} is not installed.")
         return fit_installed(
             store,
             name,
