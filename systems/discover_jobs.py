@@ -11,12 +11,11 @@ from ecs_models.catalog import (
     RegistrySource,
     SearchIndex,
     fit_for,
-    measure_memory,
     recommend,
 )
 from ecs_models.catalog.updates import UpdateChecker, UpdateStatus, remove_unused_blobs
 from ecs_models.components.discover import OLLAMA_SOURCE, CatalogLoad, TagRow, TagsView
-from ecs_models.gguf.memory import MachineMemory
+from ecs_models.gguf.memory import MachineMemory, measure_machine
 from ecs_models.manifest import Manifest
 from ecs_models.names import DEFAULT_HOST, parse_model_name
 from ecs_models.registry.client import RegistryClient
@@ -51,7 +50,7 @@ def load_catalog(
     else:
         with quick_client(settings) as client:
             result = catalog.registry_models(source, client, refresh=refresh)
-    memory = measure_memory()
+    memory = measure_machine()
     picks = recommend(result.entries, memory, limit=RECOMMENDATIONS)
     return CatalogLoad(result, SearchIndex(result.entries), memory, tuple(picks))
 

@@ -30,8 +30,9 @@ from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.runtime.perfstats import PerformanceRecord
 from ecs_models.storage.health import forget_health
-from ecs_models.store.model_store import ModelStore, RemovalPlan, VerifyReport
+from ecs_models.store.model_store import ModelStore, RemovalPlan
 from ecs_models.store.usage import forget
+from ecs_models.store.verify import VerifyReport
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.transfer.progress import PullState
 

@@ -32,7 +32,6 @@ from ecs_models.components.storage import (
 )
 from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
 from ecs_models.storage.archive import ExportResult, ImportResult, export_model, import_archive
-from ecs_models.storage.cleanup import CleanupPlan, clean, plan_cleanup
 from ecs_models.storage.disk import DiskLimits, DiskSampler
 from ecs_models.storage.health import (
     HealthProgress,
@@ -43,6 +42,7 @@ from ecs_models.storage.health import (
 )
 from ecs_models.storage.repair import RepairResult, repair
 from ecs_models.storage.report import StorageReport, storage_report
+from ecs_models.store.cleanup import CleanupPlan, clean, plan_cleanup
 from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.transfer.progress import PullProgress

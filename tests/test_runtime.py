@@ -16,6 +16,7 @@ from ecs_models.cli import main
 from ecs_models.gguf.fit import fit_installed
 from ecs_models.runtime import perfstats
 from ecs_models.runtime.daemon import DaemonUnavailableError, OllamaDaemon, daemon_url
+from ecs_models.runtime.factory import make_runtime
 from ecs_models.runtime.perfstats import PerformanceRecord
 from ecs_models.runtime.runtimes import (
     BenchmarkSpec,
@@ -24,7 +25,6 @@ from ecs_models.runtime.runtimes import (
     RuntimeModel,
     RuntimeUnavailableError,
     llama_cpp_unavailable_reason,
-    make_runtime,
     runtime_model,
 )
 from ecs_models.store.model_store import ModelStore

@@ -27,12 +27,6 @@ KV_SHARE = 0.10
 BUFFERS_BYTES = 256 << 20
 _PARAMETER_TAG = re.compile(r"^(?:e?\d+(?:\.\d+)?[kmbt]|\d+x\d+(?:\.\d+)?[kmbt])$")
 
-Fit = FitVerdict
-
-
-def measure_memory() -> MachineMemory:
-    """RAM (and NVIDIA VRAM when visible) now; a couple of /proc reads, so off the UI frame."""
-    return measure_machine()
 
 
 def estimate_from_download_size(download_size: int) -> MemoryEstimate:
@@ -44,10 +38,6 @@ def estimate_from_download_size(download_size: int) -> MemoryEstimate:
         context_length=DEFAULT_CONTEXT,
         kv_type="f16",
     )
-
-
-def estimate_memory(download_size: int) -> int:
-    return estimate_from_download_size(download_size).total_bytes
 
 
 def fit_for(download_size: int, memory: MachineMemory) -> FitVerdict:
@@ -100,7 +90,7 @@ def recommend(
     category: str | None = None,
 ) -> list[Recommendation]:
     """Popular models whose build fits the RAM free now, most pulled first, with the reason."""
-    measured = memory if memory is not None else measure_memory()
+    measured = memory if memory is not None else measure_machine()
     picks: list[Recommendation] = []
     for entry in sorted(entries, key=lambda e: -(e.pulls or 0)):
         if category is not None and category not in categories_of(entry):

@@ -34,6 +34,7 @@ from ecs_models.store.history import (
     unpin_model,
 )
 from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.store.scan import referenced_digests
 from ecs_models.transfer.progress import PullProgress
 from ecs_models.transfer.pull import PullOptions, pull_model
 
@@ -177,7 +178,7 @@ def remove_unused_blobs(store: ModelStore, old: Manifest) -> int:
     """Delete the old version's blobs no manifest or pull still needs, as Ollama does."""
     freed = 0
     with store.lock():
-        keep = store.referenced_digests() | store.pinned_digests()
+        keep = referenced_digests(store.manifests_dir) | store.pinned_digests()
         for layer in {b.digest: b for b in old.blobs}.values():
             if layer.digest in keep:
                 continue

@@ -19,7 +19,6 @@ from ecs_models.catalog import (
     SearchIndex,
     TagInfo,
     fit_for,
-    measure_memory,
     recommend,
 )
 from ecs_models.catalog.updates import UpdateChecker, UpdateOutcome, UpdateStatus, update_models
@@ -30,14 +29,15 @@ from ecs_models.cli.context import (
     run_hint,
     run_interruptibly,
 )
-from ecs_models.cli.text import human_time, is_tty, ollama_bytes
+from ecs_models.cli.text import is_tty
 from ecs_models.errors import (
     EcsModelsError,
     ModelNotFoundError,
     OperationCancelledError,
     with_fix,
 )
-from ecs_models.gguf.memory import MachineMemory
+from ecs_models.formatting import human_time, ollama_bytes
+from ecs_models.gguf.memory import MachineMemory, measure_machine
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.client import RegistryClient
 from ecs_models.store.history import history, pin_model, unpin_model
@@ -192,7 +192,7 @@ def cmd_search(args: argparse.Namespace, output: Output) -> int:
     hits = SearchIndex(result.entries).search(
         args.query, category=args.category, size=args.size, limit=args.limit
     )
-    memory = measure_memory()
+    memory = measure_machine()
     if args.json:
         doc = _result_json(result)
         doc["query"] = args.query
@@ -243,7 +243,7 @@ def _tags_name(args: argparse.Namespace) -> ModelName:
 
 def cmd_tags(args: argparse.Namespace, output: Output) -> int:
     name = _tags_name(args)
-    memory = measure_memory()
+    memory = measure_machine()
     if name.host.lower() != DEFAULT_HOST:
         return _registry_tags(args, output, name, memory)
     catalog = _catalog(args)
@@ -331,7 +331,7 @@ def cmd_recommend(args: argparse.Namespace, output: Output) -> int:
         result = catalog.library()
     finally:
         catalog.close()
-    memory = measure_memory()
+    memory = measure_machine()
     picks = recommend(result.entries, memory, limit=args.limit, category=args.category)
     if args.json:
         doc = _result_json(result)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ecs_models.cli.context import EXIT_OK, Output, open_store
-from ecs_models.cli.text import human_time, ollama_bytes, one_line
+from ecs_models.cli.text import one_line
+from ecs_models.formatting import human_time, ollama_bytes
 
 
 def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:

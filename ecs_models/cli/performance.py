@@ -22,12 +22,12 @@ from ecs_models.gguf.memory import KV_TYPE_BYTES
 from ecs_models.names import parse_model_name
 from ecs_models.runtime import perfstats
 from ecs_models.runtime.daemon import OllamaDaemon
+from ecs_models.runtime.factory import make_runtime
 from ecs_models.runtime.runtimes import (
     DEFAULT_BENCH_TOKENS,
     BenchmarkResult,
     BenchmarkSpec,
     RuntimeModel,
-    make_runtime,
     runtime_model,
 )
 

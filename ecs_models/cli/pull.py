@@ -22,13 +22,13 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
-from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, parse_rate
+from ecs_models.cli.text import bar, bar_chars, is_tty, parse_rate
 from ecs_models.errors import (
     EcsModelsError,
     PullCancelledError,
     with_fix,
 )
-from ecs_models.formatting import human_eta
+from ecs_models.formatting import human_eta, ollama_bytes
 from ecs_models.transfer.progress import ProgressEvent
 
 if TYPE_CHECKING:

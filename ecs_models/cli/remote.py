@@ -18,9 +18,9 @@ from ecs_models.cli.context import (
     run_interruptibly,
 )
 from ecs_models.cli.pull import JsonPullStream, PullPrinter
-from ecs_models.cli.text import is_tty, ollama_bytes
+from ecs_models.cli.text import is_tty
 from ecs_models.errors import EcsModelsError, with_fix
-from ecs_models.formatting import human_bytes
+from ecs_models.formatting import human_bytes, ollama_bytes
 from ecs_models.transfer.progress import ProgressEvent, PullProgress
 
 

@@ -26,12 +26,12 @@ from ecs_models.cli.hints import fix_hints, manifest_name
 from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.storage.archive import describe_export, export_model, import_archive
-from ecs_models.storage.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, CleanupPlan, clean
 from ecs_models.storage.create import create_from_gguf
 from ecs_models.storage.disk import DiskLevel, disk_status
 from ecs_models.storage.health import HealthProgress, HealthReport, ModelHealth, check_health
 from ecs_models.storage.repair import repair
 from ecs_models.storage.report import StorageReport, storage_report
+from ecs_models.store.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, CleanupPlan, clean
 
 _NAMES = {
     CleanupKind.ORPHAN_BLOB: "orphaned blob",

@@ -23,11 +23,13 @@ from ecs_models.cli.context import (
     run_interruptibly,
 )
 from ecs_models.cli.hints import fix_hints, manifest_name
-from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, one_line
+from ecs_models.cli.text import bar, bar_chars, is_tty, one_line
 from ecs_models.errors import (
     OperationCancelledError,
 )
-from ecs_models.store.model_store import InstalledModel, ModelStore, VerifyReport
+from ecs_models.formatting import ollama_bytes
+from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.store.verify import VerifyReport
 
 
 def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:

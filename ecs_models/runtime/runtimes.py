@@ -253,14 +253,3 @@ class LlamaCppRuntime:
             return self.generate(loaded, spec).text
         finally:
             self.unload(loaded)
-
-
-def make_runtime(name: str, *, quiet: bool = False) -> Runtime:
-    """ "llama.cpp" (in process) or "ollama" (the daemon at $OLLAMA_HOST)."""
-    if name in ("llama.cpp", "llama-cpp", "llamacpp"):
-        return LlamaCppRuntime(quiet=quiet)
-    if name == "ollama":
-        from ecs_models.runtime.daemon import OllamaDaemon
-
-        return OllamaDaemon()
-    raise RuntimeUnavailableError(f"Unknown runtime {name!r}; use llama.cpp or ollama.")

@@ -9,19 +9,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecs_models.errors import EcsModelsError, ModelNotFoundError, OperationCancelledError
+from ecs_models.errors import EcsModelsError, ModelNotFoundError
 from ecs_models.gguf.reader import read_gguf_info, validate_structure
 from ecs_models.manifest import Layer
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.storage.smoke import smoke_generate, smoke_unavailable_reason
 from ecs_models.store.locking import FileLock
-from ecs_models.store.model_store import InstalledModel, ModelStore, hash_file
+from ecs_models.store.model_store import InstalledModel, ModelStore
 from ecs_models.store.scan import scan_store
+from ecs_models.store.verify import check_blobs
 
 HEALTH_FILE = "health.json"
 GGUF_LAYER_KINDS = frozenset({"model", "projector", "adapter"})
@@ -174,39 +174,6 @@ class HealthProgress:
             return self.done_bytes / self.total_bytes if self.total_bytes else 1.0
 
 
-def hash_blobs(
-    store: ModelStore,
-    layers: Iterable[Layer],
-    *,
-    on_bytes: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
-    workers: int | None = None,
-) -> dict[str, str]:
-    """Digest -> actual sha256 of each blob file, hashed in parallel, biggest first.
-
-    Raises OperationCancelledError when `cancel` is set; a file that vanished maps to "".
-    """
-    unique = sorted({layer.digest: layer for layer in layers}.values(), key=lambda x: -x.size)
-
-    def one(layer: Layer) -> tuple[str, str | None]:
-        try:
-            return layer.digest, hash_file(
-                store.blob_path(layer.digest), on_bytes=on_bytes, cancel=cancel
-            )
-        except FileNotFoundError:
-            return layer.digest, ""
-
-    results: dict[str, str] = {}
-    count = workers or max(1, min(len(unique), os.cpu_count() or 2))
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="health-hash") as pool:
-        for digest, actual in pool.map(one, unique):
-            if actual is not None:
-                results[digest] = actual
-    if cancel is not None and cancel.is_set():
-        raise OperationCancelledError("The health check was cancelled.")
-    return results
-
-
 # -- GGUF checks, through ecs_models.gguf.reader (the project's one GGUF reader) ------------------
 
 
@@ -308,50 +275,29 @@ def check_health(
         for layer in model.manifest.blobs:
             layers.setdefault(layer.digest, layer)
 
-    present: dict[str, Layer] = {}
-    stat_problem: dict[str, Finding] = {}
-    for digest, layer in layers.items():
-        try:
-            size = store.blob_path(digest).stat().st_size
-        except FileNotFoundError:
-            stat_problem[digest] = Finding(
-                FindingKind.MISSING, "the blob file is missing", digest=digest
-            )
-            continue
-        if size != layer.size:
-            stat_problem[digest] = Finding(
-                FindingKind.SIZE,
-                f"the file has {size} bytes, the manifest says {layer.size}",
-                digest=digest,
-            )
-            continue
-        present[digest] = layer
+    begin = None if progress is None else progress.begin
 
-    actual: dict[str, str] = {}
-    if hash_content and present:
+    def counted(nbytes: int) -> None:
         if progress is not None:
-            progress.begin(sum(x.size for x in present.values()), len(present))
+            progress.add(nbytes)
+        if on_bytes is not None:
+            on_bytes(nbytes)
 
-        def counted(nbytes: int) -> None:
-            if progress is not None:
-                progress.add(nbytes)
-            if on_bytes is not None:
-                on_bytes(nbytes)
-
-        actual = hash_blobs(
-            store, present.values(), on_bytes=counted, cancel=cancel, workers=workers
-        )
-
-    content_problem: dict[str, Finding] = {}
-    for digest, got in actual.items():
-        if got == "":
-            content_problem[digest] = Finding(
-                FindingKind.MISSING, "the blob file vanished while checked", digest=digest
-            )
-        elif got != digest:
-            content_problem[digest] = Finding(
-                FindingKind.DIGEST, f"the content hashes to {got[:19]}…", digest=digest
-            )
+    # The one blob check `verify` and the panel use: presence, size, then sha256.
+    check = check_blobs(
+        store,
+        layers.values(),
+        hash_content=hash_content,
+        on_start=begin,
+        on_bytes=counted,
+        cancel=cancel,
+        workers=workers,
+        what="The health check",
+    )
+    problems = {
+        digest: Finding(FindingKind(problem.kind), problem.detail, digest=digest)
+        for digest, problem in check.problems.items()
+    }
 
     gguf_findings: dict[str, list[str]] = {}
     architectures: dict[str, str | None] = {}
@@ -360,7 +306,7 @@ def check_health(
             digest = layer.digest
             if layer.kind not in GGUF_LAYER_KINDS or digest in gguf_findings:
                 continue
-            if digest in stat_problem or digest in content_problem:
+            if digest in problems:
                 continue
             path = store.blob_path(digest)
             gguf_findings[digest] = gguf_problems(path)
@@ -379,26 +325,25 @@ def check_health(
         )
         for digest in dict.fromkeys(layer.digest for layer in model.manifest.blobs):
             kind = _layer_kind(model, digest)
-            problem = stat_problem.get(digest) or content_problem.get(digest)
+            problem = problems.get(digest)
             if problem is not None:
                 health.findings.append(
                     Finding(problem.kind, problem.detail, digest=digest, layer=kind)
                 )
                 continue
-            if digest in actual:
-                health.bytes_hashed += layers[digest].size
+            health.bytes_hashed += check.hashed.get(digest, 0)
             health.findings += [
                 Finding(FindingKind.GGUF, text, digest=digest, layer=kind)
                 for text in gguf_findings.get(digest, [])
             ]
         health.findings += _config_findings(
-            store, model, architectures, stat_problem, content_problem
+            store, model, architectures, problems
         )
         report.models.append(health)
     if smoke:
         _smoke(store, models, report, gguf_findings, quiet=smoke_quiet, cancel=cancel)
     report.models += broken
-    report.bytes_hashed = sum(layers[d].size for d in actual)
+    report.bytes_hashed = sum(check.hashed.values())
     report.seconds = time.monotonic() - started
     if save:
         save_health(store, report.models, replace_all=names is None)

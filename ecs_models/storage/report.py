@@ -7,7 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from ecs_models.storage.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, plan_cleanup
+from ecs_models.store.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupKind, plan_cleanup
 from ecs_models.store.model_store import ModelStore
 from ecs_models.store.scan import scan_store
 from ecs_models.store.usage import load_usage

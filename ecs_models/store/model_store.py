@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
-import re
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,23 +17,19 @@ from ecs_models.errors import (
     EcsModelsError,
     ManifestError,
     ModelNotFoundError,
-    OperationCancelledError,
     with_fix,
 )
 from ecs_models.manifest import Layer, Manifest, blob_file_name, normalize_digest
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.manifest_policy import CONFIG_LIMIT
+from ecs_models.store.cleanup import PRUNE_KINDS, CleanupKind, CleanupPlan, clean
 from ecs_models.store.locking import FileLock
+from ecs_models.store.scan import ManifestParts, manifest_files, referenced_digests
+from ecs_models.store.verify import VerifyReport, verify_models
 
 # Our own bookkeeping lives beside blobs/ and manifests/, never inside them: Ollama deletes
 # unknown files in blobs/ and would list a file four levels under manifests/ as a model.
 STATE_DIR_NAME = ".ecs-models"
-_BLOB_NAME_RE = re.compile(r"sha256-([0-9a-f]{64})")
-_PARTIAL_RE = re.compile(r"(sha256-[0-9a-f]{64})-partial(?:-(\d+))?")
-_HEX_DIGEST_RE = re.compile(rb"sha256[:-]([0-9a-fA-F]{64})")
-_HASH_BUFFER = 1 << 20
-# O_NOATIME: a verification pass must not look like use to anything reading access times.
-_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def default_models_dir(environ: dict[str, str] | None = None) -> Path:
@@ -144,6 +136,8 @@ class RemovalPlan:
 
 @dataclass(slots=True)
 class PrunePlan:
+    """What prune deleted (or would): cleanup's plan limited to orphans and stale partials."""
+
     orphan_blobs: list[BlobRef] = field(default_factory=list)
     stale_partials: list[Path] = field(default_factory=list)
     partial_bytes: int = 0
@@ -152,24 +146,15 @@ class PrunePlan:
     def bytes_freed(self) -> int:
         return sum(blob.size for blob in self.orphan_blobs) + self.partial_bytes
 
-
-@dataclass(frozen=True, slots=True)
-class BlobProblem:
-    digest: str
-    kind: str  # "missing", "size" or "digest"
-    detail: str
-
-
-@dataclass(slots=True)
-class VerifyReport:
-    model: InstalledModel
-    problems: list[BlobProblem] = field(default_factory=list)
-    bytes_checked: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    @classmethod
+    def of(cls, plan: CleanupPlan) -> PrunePlan:
+        prune = cls()
+        for item in plan.of_kind(CleanupKind.ORPHAN_BLOB):
+            prune.orphan_blobs.append(BlobRef(item.digest or "", item.bytes, item.path))
+        for item in plan.of_kind(CleanupKind.STALE_PARTIAL):
+            prune.stale_partials += [item.path, *item.extra_paths]
+            prune.partial_bytes += item.bytes
+        return prune
 
 
 class Pin:
@@ -271,18 +256,8 @@ class ModelStore:
         return pinned
 
     # -- manifests -------------------------------------------------------------------------
-    def _manifest_files(self) -> Iterator[tuple[tuple[str, str, str, str], Path]]:
-        """Files exactly four levels under manifests/, the only ones Ollama lists."""
-        for host in _subdirs(self.manifests_dir):
-            for namespace in _subdirs(host):
-                for model in _subdirs(namespace):
-                    with contextlib.suppress(OSError):
-                        for tag in os.scandir(model):
-                            if tag.is_file(follow_symlinks=False):
-                                parts = (host.name, namespace.name, model.name, tag.name)
-                                yield parts, Path(tag.path)
-
-    def _load(self, parts: tuple[str, str, str, str], path: Path) -> InstalledModel:
+    def load_manifest(self, parts: ManifestParts, path: Path) -> InstalledModel:
+        """The model whose manifest is at `path` (its host/namespace/model/tag `parts`)."""
         raw = path.read_bytes()
         manifest = Manifest.parse(raw)
         mtime = path.stat().st_mtime
@@ -327,15 +302,15 @@ class ModelStore:
     def list_models(self) -> list[InstalledModel]:
         """Every readable manifest, sorted by name; unreadable ones are in unreadable_manifests()."""
         models = []
-        for parts, path in self._manifest_files():
+        for parts, path in manifest_files(self.manifests_dir):
             with contextlib.suppress(OSError, ManifestError):
-                models.append(self._load(parts, path))
+                models.append(self.load_manifest(parts, path))
         models.sort(key=lambda m: m.display.lower())
         return models
 
     def unreadable_manifests(self) -> list[tuple[Path, str]]:
         problems = []
-        for _parts, path in self._manifest_files():
+        for _parts, path in manifest_files(self.manifests_dir):
             try:
                 Manifest.parse(path.read_bytes())
             except (OSError, ManifestError) as exc:
@@ -350,13 +325,13 @@ class ModelStore:
         path = self.manifest_path(wanted)
         if path.is_file():
             try:
-                return self._load(wanted.path_parts, path)
+                return self.load_manifest(wanted.path_parts, path)
             except ManifestError as exc:
                 raise _unreadable(wanted, exc) from exc
-        for parts, candidate in self._manifest_files():
+        for parts, candidate in manifest_files(self.manifests_dir):
             if ModelName(*parts).matches(wanted):
                 try:
-                    return self._load(parts, candidate)
+                    return self.load_manifest(parts, candidate)
                 except ManifestError as exc:
                     raise _unreadable(wanted, exc) from exc
         raise ModelNotFoundError(f"Model {wanted.display} is not installed.")
@@ -382,26 +357,9 @@ class ModelStore:
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
-        return self._load(name.path_parts, target)
+        return self.load_manifest(name.path_parts, target)
 
     # -- references, removal and pruning -------------------------------------------------
-    def referenced_digests(self, *, excluding: Iterable[Path] = ()) -> set[str]:
-        """Digests any manifest needs. An unreadable manifest protects every digest it mentions."""
-        skip = {p.resolve() for p in excluding}
-        refs: set[str] = set()
-        for _parts, path in self._manifest_files():
-            if path.resolve() in skip:
-                continue
-            try:
-                raw = path.read_bytes()
-            except OSError:
-                continue
-            try:
-                refs.update(layer.digest for layer in Manifest.parse(raw).blobs)
-            except ManifestError:
-                refs.update("sha256:" + m.decode().lower() for m in _HEX_DIGEST_RE.findall(raw))
-        return refs
-
     def plan_removal(
         self, names: Iterable[str | ModelName], *, default_host: str = DEFAULT_HOST
     ) -> RemovalPlan:
@@ -412,7 +370,7 @@ class ModelStore:
             if model.manifest_path not in seen:
                 seen.add(model.manifest_path)
                 plan.models.append(model)
-        keep = self.referenced_digests(excluding=seen) | self.pinned_digests()
+        keep = referenced_digests(self.manifests_dir, excluding=seen) | self.pinned_digests()
         candidates: dict[str, int] = {}
         for model in plan.models:
             for layer in model.manifest.blobs:
@@ -454,50 +412,11 @@ class ModelStore:
                 return
             directory = directory.parent
 
-    def plan_prune(self, *, partial_max_age_s: float = 3600.0) -> PrunePlan:
-        plan = PrunePlan()
-        keep = self.referenced_digests() | self.pinned_digests()
-        now = time.time()
-        for entry in os.scandir(self.blobs_dir):
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            name_match = _BLOB_NAME_RE.fullmatch(entry.name)
-            if name_match is not None:
-                digest = "sha256:" + name_match.group(1)
-                if digest not in keep:
-                    plan.orphan_blobs.append(
-                        BlobRef(digest, entry.stat().st_size, Path(entry.path))
-                    )
-                continue
-            partial_match = _PARTIAL_RE.fullmatch(entry.name)
-            if partial_match is None:
-                continue  # not ours to judge: left alone
-            digest = partial_match.group(1).replace("-", ":", 1)
-            if digest in keep or now - entry.stat().st_mtime < partial_max_age_s:
-                continue
-            if self._being_downloaded(digest):
-                continue
-            plan.stale_partials.append(Path(entry.path))
-            if partial_match.group(2) is None:
-                plan.partial_bytes += entry.stat().st_blocks * 512  # sparse: count real usage
-        return plan
-
-    def _being_downloaded(self, digest: str) -> bool:
-        return self.blob_lock(digest).held_elsewhere()
-
     def prune(self, *, dry_run: bool = False, partial_max_age_s: float = 3600.0) -> PrunePlan:
-        """Delete blobs no manifest references and partial downloads nobody is writing."""
-        if dry_run:
-            return self.plan_prune(partial_max_age_s=partial_max_age_s)
-        with self.lock():
-            plan = self.plan_prune(partial_max_age_s=partial_max_age_s)
-            for blob in plan.orphan_blobs:
-                with contextlib.suppress(FileNotFoundError):
-                    blob.path.unlink()
-            for path in plan.stale_partials:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        return plan
+        """Delete blobs no manifest references and partial downloads nobody is writing:
+        cleanup limited to those two kinds, under the same rules and the store lock."""
+        plan = clean(self, dry_run=dry_run, partial_max_age_s=partial_max_age_s, kinds=PRUNE_KINDS)
+        return PrunePlan.of(plan)
 
     # -- verification ------------------------------------------------------------------------
     def verify(
@@ -509,99 +428,14 @@ class ModelStore:
         workers: int | None = None,
         default_host: str = DEFAULT_HOST,
     ) -> list[VerifyReport]:
-        """Check presence, size and sha256 of every blob of the models (all when names is None).
-
-        Each distinct blob is hashed once, in parallel (hashlib releases the GIL).
-        """
+        """Check presence, size and sha256 of every blob of the models (all when names is None)."""
         if names is None:
             models = self.list_models()
         else:
             models = [self.resolve(n, default_host=default_host) for n in names]
-        layers: dict[str, Layer] = {}
-        for model in models:
-            for layer in model.manifest.blobs:
-                layers.setdefault(layer.digest, layer)
-        started = time.monotonic()
-        results: dict[str, tuple[BlobProblem | None, int]] = {}
-
-        def check(layer: Layer) -> tuple[str, BlobProblem | None, int]:
-            return (layer.digest, *self._check_blob(layer, on_bytes, cancel))
-
-        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2)) as pool:
-            ordered = sorted(layers.values(), key=lambda x: -x.size)
-            for digest, problem, checked in pool.map(check, ordered):
-                results[digest] = (problem, checked)
-        if cancel is not None and cancel.is_set():
-            raise OperationCancelledError("Verification was cancelled.")
-        elapsed = time.monotonic() - started
-        reports = []
-        for model in models:
-            report = VerifyReport(model=model, seconds=elapsed)
-            for layer in model.manifest.blobs:
-                problem, checked = results[layer.digest]
-                report.bytes_checked += checked
-                if problem is not None:
-                    report.problems.append(problem)
-            reports.append(report)
-        return reports
-
-    def _check_blob(
-        self,
-        layer: Layer,
-        on_bytes: Callable[[int], None] | None,
-        cancel: threading.Event | None,
-    ) -> tuple[BlobProblem | None, int]:
-        path = self.blob_path(layer.digest)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return BlobProblem(layer.digest, "missing", "the blob file is missing"), 0
-        if size != layer.size:
-            detail = f"the file has {size} bytes, the manifest says {layer.size}"
-            return BlobProblem(layer.digest, "size", detail), 0
-        actual = hash_file(path, on_bytes=on_bytes, cancel=cancel)
-        if actual is None:
-            return None, 0
-        if actual != layer.digest:
-            detail = f"the content hashes to {actual[:19]}…"
-            return BlobProblem(layer.digest, "digest", detail), size
-        return None, size
-
-
-def hash_file(
-    path: Path,
-    *,
-    on_bytes: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> str | None:
-    """sha256 of a file as `sha256:<hex>`, or None when cancelled."""
-    digest = hashlib.sha256()
-    buffer = bytearray(_HASH_BUFFER)
-    view = memoryview(buffer)
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOATIME)
-    except PermissionError:  # O_NOATIME needs ownership of the file (or root)
-        fd = os.open(path, os.O_RDONLY)
-    with open(fd, "rb", buffering=0) as handle:
-        while True:
-            if cancel is not None and cancel.is_set():
-                return None
-            count = handle.readinto(view)
-            if not count:
-                break
-            digest.update(view[:count])
-            if on_bytes is not None:
-                on_bytes(count)
-    return "sha256:" + digest.hexdigest()
+        return verify_models(self, models, on_bytes=on_bytes, cancel=cancel, workers=workers)
 
 
 def _unreadable(name: ModelName, error: ManifestError) -> ModelNotFoundError:
     unreadable = ModelNotFoundError(f"The manifest of {name.display} is unreadable: {error}")
     return with_fix(unreadable, "pull", name.display, purpose="to download it again")
-
-
-def _subdirs(path: Path) -> list[Path]:
-    try:
-        return [Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []

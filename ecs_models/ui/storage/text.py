@@ -9,11 +9,11 @@ from pathlib import Path
 from ecs_models.formatting import human_bytes, human_rate
 from ecs_models.names import parse_model_name
 from ecs_models.storage.archive import ExportResult, ImportResult
-from ecs_models.storage.cleanup import CleanupItem, CleanupKind, CleanupPlan
 from ecs_models.storage.disk import DiskLevel, DiskStatus
 from ecs_models.storage.health import Finding, HealthReport, ModelHealth
 from ecs_models.storage.repair import RepairResult
 from ecs_models.storage.report import ModelStorage, StorageReport
+from ecs_models.store.cleanup import CleanupItem, CleanupKind, CleanupPlan
 
 _KIND_WORDS = {
     CleanupKind.ORPHAN_BLOB: "orphaned blob",

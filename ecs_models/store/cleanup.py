@@ -1,4 +1,8 @@
-"""Store cleanup: orphaned blobs, stale partials, empty manifest dirs, unreadable manifests."""
+"""Store cleanup: orphaned blobs, stale partials, empty manifest dirs, unreadable manifests.
+
+The one litter planner: `cleanup` deletes every removable kind, `prune` (ModelStore.prune)
+the same plan limited to PRUNE_KINDS. Plan first, then delete what the plan lists.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,16 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecs_models.errors import OperationCancelledError
-from ecs_models.store.model_store import ModelStore
+from ecs_models.manifest import BLOB_FILE_RE, PARTIAL_FILE_RE
 from ecs_models.store.scan import StoreScan, scan_store
 
+if TYPE_CHECKING:
+    from ecs_models.store.model_store import ModelStore
+
 DEFAULT_PARTIAL_MAX_AGE_S = 3600.0
-_BLOB_RE = re.compile(r"sha256-([0-9a-f]{64})")
-_PARTIAL_RE = re.compile(r"sha256-([0-9a-f]{64})-partial(?:-(\d+))?")
 # Our own leftovers in the state dir: temporary files and import staging directories.
 _STATE_TEMP_RE = re.compile(r".*\.tmp|import-.*")
 
@@ -30,6 +36,11 @@ class CleanupKind(enum.Enum):
     EMPTY_DIR = "empty_dir"
     STALE_TEMP = "stale_temp"
     UNREADABLE_MANIFEST = "unreadable_manifest"  # reported only: it may be a user's to fix
+
+
+ALL_KINDS = frozenset(CleanupKind)
+# What `prune` deletes: blobs no manifest needs and downloads nobody finishes.
+PRUNE_KINDS = frozenset({CleanupKind.ORPHAN_BLOB, CleanupKind.STALE_PARTIAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +116,12 @@ def plan_cleanup(
     partial_max_age_s: float = DEFAULT_PARTIAL_MAX_AGE_S,
     now: float | None = None,
     scan: StoreScan | None = None,
+    kinds: Collection[CleanupKind] = ALL_KINDS,
 ) -> CleanupPlan:
     """List what cleanup would do, touching nothing. Reads manifests and stats blobs only.
 
     `scan` may be passed by a caller that has just scanned the manifests, to save reading
-    them again.
+    them again; `kinds` limits the plan (prune passes PRUNE_KINDS).
     """
     moment = time.time() if now is None else now
     plan = CleanupPlan()
@@ -123,6 +135,7 @@ def plan_cleanup(
     _plan_blobs(store, plan, keep, refs, moment, partial_max_age_s)
     _plan_empty_dirs(store, plan)
     _plan_state_temps(store, plan, moment, partial_max_age_s)
+    plan.items = [item for item in plan.items if item.kind in kinds]
     return plan
 
 
@@ -139,7 +152,7 @@ def _plan_blobs(
         for entry in entries:
             if not entry.is_file(follow_symlinks=False):
                 continue
-            blob = _BLOB_RE.fullmatch(entry.name)
+            blob = BLOB_FILE_RE.fullmatch(entry.name)
             if blob is not None:
                 digest = "sha256:" + blob.group(1)
                 if digest not in keep:
@@ -154,7 +167,7 @@ def _plan_blobs(
                         )
                     )
                 continue
-            partial = _PARTIAL_RE.fullmatch(entry.name)
+            partial = PARTIAL_FILE_RE.fullmatch(entry.name)
             if partial is not None:  # anything else in blobs/ is not ours to judge
                 with contextlib.suppress(FileNotFoundError):
                     stat = entry.stat(follow_symlinks=False)
@@ -239,6 +252,7 @@ def clean(
     on_item: Callable[[CleanupItem], None] | None = None,
     cancel: threading.Event | None = None,
     only: Collection[Path] | None = None,
+    kinds: Collection[CleanupKind] = ALL_KINDS,
 ) -> CleanupPlan:
     """Delete what `plan_cleanup` lists as removable; unreadable manifests are only reported.
 
@@ -250,9 +264,9 @@ def clean(
     Returns the plan with `dry_run` False once applied; `on_item` hears each deletion.
     """
     if dry_run:
-        return plan_cleanup(store, partial_max_age_s=partial_max_age_s)
+        return plan_cleanup(store, partial_max_age_s=partial_max_age_s, kinds=kinds)
     with store.lock():
-        plan = plan_cleanup(store, partial_max_age_s=partial_max_age_s)
+        plan = plan_cleanup(store, partial_max_age_s=partial_max_age_s, kinds=kinds)
         pinned = store.pinned_digests()
         done: list[CleanupItem] = []
         for item in plan.items:
