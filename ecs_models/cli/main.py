@@ -26,7 +26,7 @@ from ecs_models.cli.models import cmd_list
 from ecs_models.cli.pull import cmd_pull
 from ecs_models.cli.show import add_show_parser, cmd_show
 from ecs_models.cli.store import cmd_prune, cmd_rm, cmd_verify
-from ecs_models.cli.text import one_line, parse_rate
+from ecs_models.cli.text import one_line, parse_rate, positive_int
 from ecs_models.commands import command_modules
 from ecs_models.errors import (
     EcsModelsError,
@@ -46,7 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = [global_options(with_defaults=False)]
 
-    sub.add_parser("gui", parents=common, help="open the window (the default)")
+    gui = sub.add_parser("gui", parents=common, help="open the window (the default)")
+    gui.add_argument(
+        "--frames",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="draw N frames, then close the window and exit (a check that the window works; "
+        "headless with SDL_VIDEODRIVER=dummy)",
+    )
 
     pull = sub.add_parser("pull", parents=common, help="download a model from a registry")
     pull.add_argument("name", metavar="NAME", help="model name, such as llama3.2 or qwen3:8b")
@@ -105,7 +113,21 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
         raise EcsModelsError(
             f"The window cannot open: {exc}; the other commands work without it (see --help)."
         ) from exc
-    return int(run_window(models_dir=str(models_dir), registry=host, insecure=args.insecure))
+    frames: int | None = args.frames
+    painted = 0
+
+    def count_paint(_plugin: object) -> bool:
+        nonlocal painted
+        painted += 1
+        return frames is not None and painted >= frames
+
+    status = run_window(
+        models_dir=str(models_dir), registry=host, insecure=args.insecure, on_frame=count_paint
+    )
+    if frames is not None:
+        # Fewer than asked means the window was closed first (a QUIT event), not a failure.
+        output.print(f"drew {painted} frames, then closed the window")
+    return int(status)
 
 
 # -- entry point -----------------------------------------------------------------------------
