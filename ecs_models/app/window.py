@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,10 +16,15 @@ import pygame_gui
 
 from ecs_models.app.pacing import FramePacing
 from ecs_models.app.plugin import ModelManagementPlugin, load_theme
+from ecs_models.errors import EcsModelsError
 
 WINDOW_SIZE = (1100, 720)
 MIN_SIZE = (560, 400)
 BACKGROUND = pygame.Color(load_theme()["#ecsm_panel"]["colours"]["dark_bg"])
+# Where SDL finds no display (an SSH session, a server) it falls back to one of these and the
+# window would run unseen until killed; unless asked for by name (SDL_VIDEODRIVER), say so.
+INVISIBLE_DRIVERS = frozenset({"offscreen", "dummy"})
+NO_DISPLAY_HINT = "run it in a desktop session, or use the command line (ecs-models --help)"
 
 
 def run_window(
@@ -35,10 +41,23 @@ def run_window(
     `max_frames` ends the loop after that many frames; `on_frame` is called after every painted
     frame and ends the loop by returning True (the benchmark measures cold start with it).
     """
+    requested_driver = os.environ.get("SDL_VIDEODRIVER")
+    if not requested_driver and not _linux_display_present():
+        # Checked before SDL looks: its own failed probes would print lines of their own first.
+        raise EcsModelsError(
+            f"The window cannot open: no display was found (DISPLAY and WAYLAND_DISPLAY are "
+            f"unset); {NO_DISPLAY_HINT}."
+        )
     # Only display and fonts: pygame.init() would also open audio, which a model manager never uses.
     pygame.display.init()
     pygame.font.init()
     try:
+        driver = pygame.display.get_driver()
+        if not requested_driver and driver in INVISIBLE_DRIVERS:
+            raise EcsModelsError(
+                f"The window cannot open: SDL found no display it can use (only its {driver} "
+                f"driver, which shows nothing); {NO_DISPLAY_HINT}."
+            )
         screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         pygame.display.set_caption("ecs_models: local model manager")
         manager = pygame_gui.UIManager(size)
@@ -57,6 +76,13 @@ def run_window(
     finally:
         pygame.quit()
     return 0
+
+
+def _linux_display_present() -> bool:
+    """False only on Linux with neither an X11 nor a Wayland display to connect to."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from ecs_models.cli.context import (
     models_root,
     registry_host,
 )
-from ecs_models.cli.text import one_line
+from ecs_models.cli.text import one_line, positive_int
 from ecs_models.errors import (
     EcsModelsError,
     OperationCancelledError,
@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = [global_options(with_defaults=False)]
 
     gui = sub.add_parser("gui", parents=common, help="open the window (the default)")
+    gui.add_argument(
+        "--frames",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="draw N frames, then close the window and exit (a check that the window works; "
+        "headless with SDL_VIDEODRIVER=dummy)",
+    )
     gui.set_defaults(handler=cmd_gui)
     for group in COMMAND_GROUPS:
         group.register(sub, common)
@@ -74,7 +82,21 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
         raise EcsModelsError(
             f"The window cannot open: {exc}; the other commands work without it (see --help)."
         ) from exc
-    return int(run_window(models_dir=str(models_dir), registry=host, insecure=args.insecure))
+    frames: int | None = args.frames
+    painted = 0
+
+    def count_paint(_plugin: object) -> bool:
+        nonlocal painted
+        painted += 1
+        return frames is not None and painted >= frames
+
+    status = run_window(
+        models_dir=str(models_dir), registry=host, insecure=args.insecure, on_frame=count_paint
+    )
+    if frames is not None:
+        # Fewer than asked means the window was closed first (a QUIT event), not a failure.
+        output.print(f"drew {painted} frames, then closed the window")
+    return int(status)
 
 
 def _exit_status(exc: BaseException) -> int:

@@ -15,6 +15,7 @@ from ecs_models.cli.context import (
     registry_host,
     run_hint,
 )
+from ecs_models.cli.text import positive_int
 from ecs_models.errors import EcsModelsError, with_fix
 from ecs_models.formatting import human_bytes
 from ecs_models.gguf.fit import FitReport, fit_model
@@ -36,7 +37,7 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     parents = list(parents)
     fit = sub.add_parser("fit", parents=parents, help="will a model fit this machine's memory")
     fit.add_argument("name", metavar="NAME", help="installed or remote model")
-    fit.add_argument("--ctx", type=_positive, default=None, metavar="N", help="context length")
+    fit.add_argument("--ctx", type=positive_int, default=None, metavar="N", help="context length")
     fit.add_argument("--kv-type", choices=sorted(KV_TYPE_BYTES), default="f16")
     fit.add_argument("--json", action="store_true", help="print JSON")
     fit.set_defaults(handler=cmd_fit)
@@ -44,7 +45,7 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser("bench", parents=parents, help="benchmark a model's speed here")
     bench.add_argument("name", metavar="NAME")
     bench.add_argument("--runtime", choices=["llama.cpp", "ollama"], default="llama.cpp")
-    bench.add_argument("--tokens", type=_positive, default=DEFAULT_BENCH_TOKENS)
+    bench.add_argument("--tokens", type=positive_int, default=DEFAULT_BENCH_TOKENS)
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=cmd_bench)
 
@@ -64,16 +65,6 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     unload = sub.add_parser("unload", parents=parents, help="unload a model from the daemon")
     unload.add_argument("name", metavar="NAME")
     unload.set_defaults(handler=cmd_unload)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
 
 
 def _display(args: argparse.Namespace, name: str) -> str:

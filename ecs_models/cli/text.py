@@ -30,6 +30,17 @@ def parse_rate(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above zero (`--ctx 4096`, `--frames 3`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
 def bar(fraction: float, width: int, chars: tuple[str, str, str]) -> str:
     left, full, right = chars
     filled = math.floor(max(0.0, min(1.0, fraction)) * width)
