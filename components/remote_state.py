@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +12,6 @@ from ecs_models.runtime.hosts import HostStatus
 SURVEY_INTERVAL_S = 4.0
 # Seconds one host may take to answer; an unreachable one is marked as such after at most this.
 SURVEY_TIMEOUT_S = 3.0
-# Hosts asked at once; waiting on a silent host is all these threads do.
-SURVEY_WORKERS = 4
 
 
 @dataclass(slots=True)
@@ -25,14 +23,9 @@ class RemoteState:
     hosts: list[str] = field(default_factory=list)
     statuses: dict[str, HostStatus] = field(default_factory=dict)
     recent: list[str] = field(default_factory=list)
-    # Each host is asked on its own, so a slow or silent host never delays another's row.
+    # Each host is asked on its own (WorkerPools.surveys), so a silent host delays no other.
     surveys: dict[str, Future[list[HostStatus]]] = field(default_factory=dict)
     next_survey_at: dict[str, float] = field(default_factory=dict)
-    survey_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(
-            max_workers=SURVEY_WORKERS, thread_name_prefix="ecs-models-hosts"
-        )
-    )
     visible: bool = False
     result: tuple[str, bool] = ("", False)  # the last one-sentence result, and whether an error
     pending_host_removal: str | None = None  # the host whose Remove waits for a yes

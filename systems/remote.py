@@ -200,7 +200,7 @@ class HostsSystem(System):
         for url in state.hosts:
             if url not in state.surveys and state.next_survey_at.get(url, 0.0) <= now:
                 state.next_survey_at[url] = now + SURVEY_INTERVAL_S
-                state.surveys[url] = state.survey_pool.submit(
+                state.surveys[url] = self.pools.surveys.submit(
                     survey_hosts, [url], timeout=SURVEY_TIMEOUT_S
                 )
 

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,9 +91,6 @@ class StorageSystem(System):
         self.state = resources.get(StorageState)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
-        # Hashing or copying whole models must not hold the shared chore pool (two threads that
-        # also serve inventory scans and system samples): long jobs get a thread of their own.
-        self.long_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecs-models-storage")
         self.sampler = DiskSampler(
             self.store, self._limits(), interval_s=self.settings.disk_interval_s
         )
@@ -114,10 +111,9 @@ class StorageSystem(System):
         self._sample_disk()
 
     def close(self) -> None:
-        """Stop running jobs at their next chunk and wait for the storage thread."""
+        """Stop running jobs at their next chunk; plugin.close() then waits for the pools."""
         for cancel in list(self._cancels):
             cancel.set()
-        self.long_pool.shutdown(wait=True, cancel_futures=True)
 
     def _cancel_requests(self) -> None:
         requests = esper.get_component(StorageCancelRequest)
@@ -191,7 +187,7 @@ class StorageSystem(System):
         cancel = threading.Event()
         names = request.model_names
         host = self.manager_settings.default_host
-        submit = self.long_pool.submit
+        submit = self.pools.long_jobs.submit
         progress: Callable[[], tuple[int, int]]
         if request.kind is StorageJobKind.VERIFY:
             meter = HealthProgress()
