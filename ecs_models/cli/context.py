@@ -46,7 +46,7 @@ class UsageError(EcsModelsError):
     """Bad command-line input found after argparse accepted it (exit status 2, as argparse)."""
 
 
-# -- formatting ------------------------------------------------------------------------------
+# -- parsing and output ----------------------------------------------------------------------
 
 
 class Parser(argparse.ArgumentParser):
@@ -229,7 +229,7 @@ def run_interruptibly(work: Callable[[], T], cancel: threading.Event) -> T:
     return outcome[0]
 
 
-# -- pull ----------------------------------------------------------------------------------
+# -- errors and the commands that fix them ------------------------------------------------
 
 
 def error_text(exc: BaseException, args: argparse.Namespace | None = None) -> str:

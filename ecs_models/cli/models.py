@@ -46,6 +46,3 @@ def cmd_list(args: argparse.Namespace, output: Output) -> int:
         for path, problem in store.unreadable_manifests():
             output.note(f"warning: skipped unreadable manifest {path}: {one_line(problem)}")
     return EXIT_OK
-
-
-# -- rm and prune ----------------------------------------------------------------------------

@@ -223,6 +223,3 @@ def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
     from ecs_models.transfer.pull import PullOptions
 
     return PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
-
-
-# -- list and show -------------------------------------------------------------------------

@@ -259,6 +259,3 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     )
     output.note("error: " + "; ".join(problems) + hint + ".")
     return EXIT_FAILURE
-
-
-# -- window ----------------------------------------------------------------------------------

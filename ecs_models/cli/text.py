@@ -68,6 +68,3 @@ def one_line(text: str) -> str:
     """Whitespace collapsed and control characters dropped: text a registry chose (an error
     code, a media type) must not move the cursor or recolour the terminal."""
     return " ".join("".join(c for c in part if c.isprintable()) for part in text.split())
-
-
-# -- argument parsing ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What every full-area view of the manager shares: its panel, its geometry, widget placement."""
+"""What every area's view shares: a themed pygame_gui UIPanel root, its geometry, widget placement."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pygame_gui.core import ObjectID
 from ecs_models.ui.core.background import DroppableBackground
 
 
-class ManagerPanel(DroppableBackground, pygame_gui.elements.UIPanel):
-    """A view's root panel, themed `#ecsm_panel`, which a standalone window may leave unpainted."""
+class View(DroppableBackground, pygame_gui.elements.UIPanel):
+    """The base of every area's view: a root UIPanel themed `#ecsm_panel`, which a standalone
+    window may leave unpainted."""
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
         super().__init__(

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import pygame
 
 from ecs_models.catalog import CATEGORIES, SIZE_BUCKETS
+from ecs_models.ui.core.layout import MARGIN, ROW
 
-MARGIN = 8
-ROW = 30
 LINE = 22
 MIN_WIDTH = 620
 MIN_HEIGHT = 420

@@ -13,7 +13,7 @@ from ecs_models.catalog import CATEGORIES, SIZE_BUCKETS
 from ecs_models.components.discover import DiscoverMode
 from ecs_models.ui.core.claim import claim_event
 from ecs_models.ui.core.notice import show_notice_text
-from ecs_models.ui.core.view import ManagerPanel, place
+from ecs_models.ui.core.view import View, place
 from ecs_models.ui.core.visibility import hide, show
 from ecs_models.ui.discover import intents as di
 from ecs_models.ui.discover.layout import DETAIL_LINES, DiscoverLayout, compute_layout
@@ -41,7 +41,7 @@ def _button(manager: Any, box: Any, rect: pygame.Rect, text: str, **kwargs: Any)
     )
 
 
-class DiscoverView(ManagerPanel):
+class DiscoverView(View):
     """Widgets only: events become intents, and setters skip content already on screen."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The model manager panel: a pygame_gui UIPanel holding every widget, turning events into intents."""
+"""The Models area's view: entry, installed list, details and downloads, turning events into intents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui.core.claim import claim_event
 from ecs_models.ui.core.notice import show_notice_text
-from ecs_models.ui.core.view import ManagerPanel, place
+from ecs_models.ui.core.view import View, place
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.capability_tags import CapabilityTags
 from ecs_models.ui.models.layout import PanelLayout, compute_layout
@@ -25,8 +25,8 @@ PLACEHOLDER = "Enter a model name"
 INSTALLED_TITLE = "Installed models"
 
 
-class ModelManagerView(ManagerPanel):
-    """All widgets of the manager; `intents` collects what the user did since the last drain.
+class ModelManagerView(View):
+    """The Models area's widgets; `intents` collects what the user did since the last drain.
 
     Setters compare with what is already shown: pygame_gui rebuilds text and lists expensively
     (a 50-row list costs about 15 ms), so nothing is redrawn unless its content changed.

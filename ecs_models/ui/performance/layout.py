@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pygame
 
-MARGIN = 8
+from ecs_models.ui.core.layout import MARGIN
+
 LINE = 22
 GAUGE_HEIGHT = 52
 GAUGE_TITLES = ("CPU", "RAM", "Swap", "Disk", "Network in", "GPU")

@@ -10,7 +10,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.ui.core.claim import claim_event
 from ecs_models.ui.core.notice import show_notice_text
-from ecs_models.ui.core.view import ManagerPanel, place
+from ecs_models.ui.core.view import View, place
 from ecs_models.ui.performance.chart import Series, StatsChart
 from ecs_models.ui.performance.gauge import Gauge
 from ecs_models.ui.performance.intents import (
@@ -23,7 +23,7 @@ from ecs_models.ui.performance.intents import (
 from ecs_models.ui.performance.layout import GAUGE_TITLES, PerformanceLayout, compute_layout
 
 
-class PerformanceView(ManagerPanel):
+class PerformanceView(View):
     """Every widget of the area; setters compare with what is shown and skip unchanged content."""
 
     def __init__(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pygame
 
-MARGIN = 8
-ROW = 30
+from ecs_models.ui.core.layout import MARGIN, ROW
+
 LINE = 24
 BUTTON = 92
 HOST_LABEL = 70

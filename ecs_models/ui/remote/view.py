@@ -11,12 +11,13 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.runtime.hosts import HostStatus
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.layout import MARGIN
 from ecs_models.ui.core.notice import show_notice_text
-from ecs_models.ui.core.view import ManagerPanel, place
+from ecs_models.ui.core.view import View, place
 from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.remote import intents as ri
 from ecs_models.ui.remote.hosts import HostCard, host_lines
-from ecs_models.ui.remote.layout import MARGIN, compute_remote_layout
+from ecs_models.ui.remote.layout import compute_remote_layout
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 from ecs_models.ui.widgets.task_row import TaskRow, TaskRowView, sync_task_rows
@@ -27,7 +28,7 @@ DEST_HINT = "host[/namespace/model:tag]"
 QUESTION_WIDTH = 380
 
 
-class RemoteView(ManagerPanel):
+class RemoteView(View):
     """Widgets of the Remote tab; `intents` collects what the person did since the last drain.
 
     Every setter compares with what is shown: list and label rebuilds are what a frame costs.

@@ -13,7 +13,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.storage.disk import DiskStatus
 from ecs_models.ui.core.claim import claim_event
 from ecs_models.ui.core.notice import show_notice_text
-from ecs_models.ui.core.view import ManagerPanel, place
+from ecs_models.ui.core.view import View, place
 from ecs_models.ui.storage import intents
 from ecs_models.ui.storage.gauge import DiskGauge
 from ecs_models.ui.storage.layout import StorageLayout, compute_storage_layout
@@ -25,7 +25,7 @@ PATH_PLACEHOLDER = "Archive path, e.g. ~/model.tar"
 CLEAN_ALL = "Clean all…"
 
 
-class StorageView(ManagerPanel):
+class StorageView(View):
     """Every widget of the Storage area; setters skip content that is already shown."""
 
     def __init__(self, manager: pygame_gui.UIManager, rect: pygame.Rect) -> None:
