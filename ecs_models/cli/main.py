@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in command_modules():
         module.register(sub, common)
+    # No command opens the window as `gui` does, with gui's own defaults.
+    parser.set_defaults(frames=None)
     return parser
 
 
