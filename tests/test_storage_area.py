@@ -182,6 +182,8 @@ def test_cleanup_lists_orphan_and_stale_partial_then_clean_removes_them(
     )
     assert view.confirm.yes is not None
     harness.click(view.confirm.yes)
+    # The first clean's notice reads the same: wait for this clean's list, then its notice.
+    harness.run_until(lambda: not view.cleanup_list.item_list)
     harness.run_until(lambda: _notice(harness, view, "Deleted 1 item "))
     assert not partial.exists() and young.exists()
     assert store.resolve(pair[0].name).size == pair[0].total_size

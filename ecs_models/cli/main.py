@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(handler=cmd_gui)
     for group in COMMAND_GROUPS:
         group.register(sub, common)
+    # No command opens the window as `gui` does, with gui's own defaults.
+    parser.set_defaults(frames=None)
     return parser
 
 
