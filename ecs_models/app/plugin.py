@@ -1,4 +1,4 @@
-"""ModelManagementPlugin: builds the manager's own esper world and panel inside any pygame_gui host."""
+"""ModelManagementPlugin: builds the manager's own esper world and views inside any pygame_gui host."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ class ModelManagementPlugin:
         return self.store.root
 
     def process_event(self, event: pygame.event.Event) -> bool:
-        """Feed every host event here; True when it belonged to the panel."""
+        """Feed every host event here; True when it belonged to the manager."""
         if self._closed:
             return False
         if self.tab_bar is not None:

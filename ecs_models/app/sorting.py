@@ -1,4 +1,4 @@
-"""Orders installed models by the criteria the panel's sort selector offers."""
+"""Orders installed models by the criteria the Models view's sort selector offers."""
 
 from __future__ import annotations
 

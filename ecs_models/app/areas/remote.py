@@ -18,7 +18,7 @@ TITLE = "Remote"
 def build(context: AreaContext) -> Area:
     state = context.resources.try_get(RemoteState)
     if state is None:
-        # Two small files, read once while the panel is built (never in a frame).
+        # Two small files, read once while the area is built (never in a frame).
         state = RemoteState(hosts_path=hosts_file(), recent_path=recent_destinations_file())
         state.recent = load_recent(state.recent_path)
         try:

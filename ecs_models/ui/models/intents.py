@@ -1,4 +1,4 @@
-"""What the user did in the panel, as plain data the UI system turns into request components."""
+"""What the person did in the Models view, as plain data the UI system turns into request components."""
 
 from __future__ import annotations
 

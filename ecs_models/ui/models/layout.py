@@ -1,4 +1,4 @@
-"""Where every widget of the panel goes for a given panel size: pure arithmetic, no pygame_gui."""
+"""Where every widget of the Models view goes for a given size: pure arithmetic, no pygame_gui."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ CONFIRM_MIN_WIDTH = 260
 
 
 @dataclass(frozen=True, slots=True)
-class PanelLayout:
-    """Rects relative to the panel's container; `task_rows` holds one rect per visible task row."""
+class ModelsLayout:
+    """Rects relative to the view's container; `task_rows` holds one rect per visible task row."""
 
     entry: pygame.Rect
     install: pygame.Rect
@@ -36,8 +36,8 @@ class PanelLayout:
     confirm: pygame.Rect
 
 
-def compute_layout(width: int, height: int) -> PanelLayout:
-    """Lay the panel out top to bottom; the models list and details take the remaining height."""
+def compute_layout(width: int, height: int) -> ModelsLayout:
+    """Lay the view out top to bottom; the models list and details take the remaining height."""
     w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
     inner = w - 2 * MARGIN
     y = MARGIN
@@ -46,7 +46,7 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     y += ROW + 4
     notice = pygame.Rect(MARGIN, y, inner, LINE)
     y += LINE + 4
-    # More task rows fit in taller panels; two are always visible so a queue shows.
+    # More task rows fit in taller views; two are always visible so a queue shows.
     row_count = max(2, min(6, (h - 330) // ROW))
     task_rows = tuple(pygame.Rect(MARGIN, y + i * ROW, inner, ROW - 4) for i in range(row_count))
     y += row_count * ROW
@@ -69,7 +69,7 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     confirm_x = min(details_x, w - MARGIN - confirm_w)
     # It may cover the status line while it asks, not the Remove button above it.
     confirm = pygame.Rect(confirm_x, y, confirm_w, h - MARGIN - y)
-    return PanelLayout(
+    return ModelsLayout(
         entry=entry,
         install=install,
         notice=notice,

@@ -15,7 +15,7 @@ from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.capability_tags import CapabilityTags
-from ecs_models.ui.models.layout import PanelLayout, compute_layout
+from ecs_models.ui.models.layout import ModelsLayout, compute_layout
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
@@ -122,7 +122,7 @@ class ModelManagerView(View):
         self.manager.set_focus_set(self.entry)
 
     def handle_event(self, event: pygame.event.Event) -> bool:
-        """Turn this panel's UI events into intents; True when the event was ours."""
+        """Turn this view's UI events into intents; True when the event was ours."""
         self.models_list.note_input(event)
         if self.visible:
             answer = self.confirm.answer(event)
@@ -254,7 +254,7 @@ class ModelManagerView(View):
         self._notice = show_notice_text(self.notice_label, self._notice, text, error)
 
     def show(self, show_contents: bool = True) -> None:
-        """Show the panel again (switching back to its tab) without reviving hidden widgets.
+        """Show the view again (switching back to its tab) without reviving hidden widgets.
 
         UIPanel.show() shows every child; capability tags not in use go back into hiding.
         """
@@ -287,7 +287,7 @@ class ModelManagerView(View):
         self.layout = compute_layout(*self.get_container().get_rect().size)
         self._apply_layout(self.layout)
 
-    def _apply_layout(self, lay: PanelLayout) -> None:
+    def _apply_layout(self, lay: ModelsLayout) -> None:
         placed = (
             (self.entry, lay.entry),
             (self.install_button, lay.install),
@@ -307,6 +307,6 @@ class ModelManagerView(View):
         self._show_selected_count()
         if self._confirmation is not None:
             self.confirm.open(self._confirmation, lay.confirm, lay.remove)
-        # Fewer rows fit in a shorter panel: show_tasks drops the extra ones next frame.
+        # Fewer rows fit in a shorter view: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)
