@@ -1,4 +1,4 @@
-"""UI set: widget intents become requests; widgets are synced from components only on change."""
+"""UI set, Models area: widget intents become requests; widgets are synced from components on change."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `ecs-models` entry point: the parser, the command table and one-line errors."""
+"""The `ecs-models` entry point: the parser, every command group registered, one-line errors."""
 
 from __future__ import annotations
 

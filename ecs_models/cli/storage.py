@@ -1,4 +1,4 @@
-"""Lifecycle commands: du, health [--repair] [--smoke], cleanup, disk, export, import, create."""
+"""Storage commands: du, health [--repair] [--smoke], cleanup, disk, export, import, create."""
 
 from __future__ import annotations
 
