@@ -31,14 +31,16 @@ class BlobFile:
             self.close()
             raise
 
-    def write_at(self, data: memoryview, offset: int) -> None:
-        """Write all of `data` at `offset`. Direct writes need `data` to start page-aligned."""
+    def write_at(self, data: memoryview, offset: int, *, direct: bool = True) -> None:
+        """Write all of `data` at `offset`. Direct writes need `data` to start page-aligned;
+        `direct=False` keeps the bytes in the page cache for someone about to read them."""
         written = 0
         size = len(data)
         while written < size:
             fd = self.fd
             if (
-                self._direct_fd >= 0
+                direct
+                and self._direct_fd >= 0
                 and (offset + written) % ALIGN == 0
                 and (size - written) % ALIGN == 0
             ):

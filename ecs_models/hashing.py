@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import threading
+import time
 from collections.abc import Callable
 
 # Windows of the file are mapped, hashed and unmapped in turn: hashing costs no copy, and only
@@ -34,6 +35,7 @@ class PrefixHasher:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
+        self.busy_seconds = 0.0  # wall time spent hashing: how close the pull is to CPU-bound
         self._thread = threading.Thread(target=self._run, name="pull-hash", daemon=True)
         self._thread.start()
 
@@ -51,8 +53,10 @@ class PrefixHasher:
         with self._lock:
             if offset != self._position or self._stopped.is_set():
                 return False
+            started = time.perf_counter()
             self._sha.update(data)
             self._position += len(data)
+            self.busy_seconds += time.perf_counter() - started
             return True
 
     def poke(self) -> None:
@@ -102,8 +106,10 @@ class PrefixHasher:
                 try:
                     while self._position < end and not self._stopped.is_set():
                         with self._lock:
+                            started = time.perf_counter()
                             step = min(end, self._position + _STEP)
                             self._sha.update(view[self._position - start : step - start])
                             self._position = step
+                            self.busy_seconds += time.perf_counter() - started
                 finally:
                     view.release()

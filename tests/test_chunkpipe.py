@@ -28,7 +28,7 @@ def feed(pipe: ChunkPipeline, data: bytes, reported: list[tuple[int, int]]) -> N
     offset = 0
     while offset < len(data):
         buffer = pipe.take_buffer()
-        end = ChunkPipeline.chunk_end(offset, len(data))
+        end = pipe.chunk_end(offset, len(data))
         buffer[: end - offset] = data[offset:end]
         pipe.submit(buffer, offset, end - offset, functools.partial(record, reported, offset))
         offset = end

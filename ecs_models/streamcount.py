@@ -1,0 +1,86 @@
+"""How many streams a blob download runs: more while more raise the aggregate rate.
+
+Whatever the absolute rate, a link that caps each connection (a CDN edge) gets faster with every
+stream, and a link that is simply full does not. So the count starts at one, is multiplied while
+the last step paid off nearly in proportion, kept when it paid off a little, and dropped back
+when it did not; a failed step waits before trying again, longer each time. A pull limited by
+its own CPU (the sha256 hasher busy most of the time) never grows: streams would only compete
+for the same cores and scatter the bytes the hasher wants in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_STREAMS = 16  # Ollama's number of parts in flight
+MAX_STREAMS = 64  # the most `--streams` accepts
+MEASURE_S = 0.3  # a rate is compared over this long once every stream of a step has its bytes
+SETTLE_TIMEOUT_S = 2.0  # judge a step anyway if its new streams have not all started by then
+CPU_BOUND_BUSY = 0.5  # the hasher busy this share of the time: the pull is CPU-bound
+PROPORTIONAL = 0.6  # a step that delivered this share of its ideal gain grows fast again
+WORTHWHILE_GAIN = 1.1  # less than this more bytes per second and the step is undone
+FIRST_HOLD_S = 2.0
+MAX_HOLD_S = 30.0
+
+
+@dataclass(slots=True)
+class _Step:
+    previous: int
+    baseline: float  # aggregate bytes/s before the step
+    started: float
+    settled_at: float | None = None
+
+
+class StreamCount:
+    """The target stream count of one blob download; `update` is called a few times a second."""
+
+    def __init__(self, maximum: int, now: float) -> None:
+        self.maximum = max(1, maximum)
+        self.target = 1
+        self._factor = 4
+        self._step: _Step | None = None
+        self._measured_since = now  # the current count has run unchanged since then
+        self._hold_until = now
+        self._hold = FIRST_HOLD_S
+
+    def update(self, now: float, rate: float, *, cpu_bound: bool, settled: bool) -> int:
+        """The new target, given the aggregate `rate` over the last MEASURE_S, whether the
+        hasher is the bottleneck, and whether every stream of the count has received bytes."""
+        step = self._step
+        if step is not None:
+            if step.settled_at is None:
+                if not settled and now - step.started < SETTLE_TIMEOUT_S:
+                    return self.target
+                step.settled_at = now
+            if now - step.settled_at < MEASURE_S:
+                return self.target
+            self._judge(step, rate, now)
+            return self.target
+        if (
+            not cpu_bound
+            and self.target < self.maximum
+            and now >= self._hold_until
+            and now - self._measured_since >= MEASURE_S
+            and rate > 0
+        ):
+            self._step = _Step(self.target, rate, now)
+            self.target = min(self.maximum, self.target * self._factor)
+        return self.target
+
+    def _judge(self, step: _Step, rate: float, now: float) -> None:
+        self._step = None
+        self._measured_since = now
+        gain = rate / step.baseline if step.baseline > 0 else 1.0
+        ideal = self.target / step.previous
+        if gain >= 1 + PROPORTIONAL * (ideal - 1):
+            self._factor = 4
+            self._hold = FIRST_HOLD_S
+            self._measured_since = now - MEASURE_S  # this very measurement is the next baseline
+        elif gain >= WORTHWHILE_GAIN:
+            self._factor = 2
+            self._hold_until = now + FIRST_HOLD_S / 2
+        else:
+            self.target = step.previous
+            self._factor = 2
+            self._hold_until = now + self._hold
+            self._hold = min(MAX_HOLD_S, self._hold * 2)
