@@ -12,6 +12,7 @@ LINE = 24
 MIN_WIDTH = 520
 MIN_HEIGHT = 380
 DETAIL_LINES = 9  # 7 facts + Fit + Measured
+STREAMS_WIDTH = 112  # "16 streams" and the drop-down arrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class PanelLayout:
 
     entry: pygame.Rect
     install: pygame.Rect
+    streams: pygame.Rect
     notice: pygame.Rect
     confirm_label: pygame.Rect
     confirm_yes: pygame.Rect
@@ -40,7 +42,8 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
     inner = w - 2 * MARGIN
     y = MARGIN
-    entry = pygame.Rect(MARGIN, y, inner - 100, ROW)
+    entry = pygame.Rect(MARGIN, y, inner - 100 - STREAMS_WIDTH - 8, ROW)
+    streams = pygame.Rect(w - MARGIN - 100 - STREAMS_WIDTH, y, STREAMS_WIDTH, ROW)
     install = pygame.Rect(w - MARGIN - 92, y, 92, ROW)
     y += ROW + 4
     notice = pygame.Rect(MARGIN, y, inner, LINE)
@@ -69,6 +72,7 @@ def compute_layout(width: int, height: int) -> PanelLayout:
     return PanelLayout(
         entry=entry,
         install=install,
+        streams=streams,
         notice=notice,
         confirm_label=confirm_label,
         confirm_yes=confirm_yes,
