@@ -1,33 +1,20 @@
-"""One blob's download: streams reading ranges into `-partial`, and the supervisor that steers them.
+"""One blob of a pull: the range engine (rangefetch) writing into `-partial`, hashed in order.
 
-Each stream is a thread with one HTTP response at a time and its own receive → hash → write
-pipeline (chunkpipe). What it reads next comes from the blob's PartQueue: an unclaimed part, the
-tail of the range that will finish last, or, at the very end, a race. A few times a second the
-supervisor (the thread that called `run`) samples every stream's rate and
-- sets how many streams run (streamcount.StreamCount): more while more raise the rate,
-- replaces the connection of a straggler or of a connection whose rate collapsed
-  (streamrate.to_replace) by a fresh one, which reads on from the same offset,
-- reports progress.
-At most `PullOptions.streams` connections are open at any moment: a stream closes its connection
-before opening another, and a retired stream counts until its thread has ended.
+Each stream's sink is a receive -> hash -> write pipeline (chunkpipe) into the blob's partial
+file; the parts' `-partial-N` state is Ollama's, so Ollama resumes what we leave and we resume
+what it leaves; the blob is renamed into place only once its sha256 matches.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import functools
-import http.client
-import logging
 import os
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecs_models.blobfile import BlobFile
-from ecs_models.blobhttp import ConnectionPool, RangeResponse, StallError
+from ecs_models.blobhttp import ConnectionPool
 from ecs_models.blobrange import BlobRanges
 from ecs_models.chunkpipe import SMALL_CHUNK, SMALL_DEPTH, ChunkPipeline
 from ecs_models.errors import (
@@ -35,30 +22,22 @@ from ecs_models.errors import (
     EcsModelsError,
     InsufficientSpaceError,
     PullCancelledError,
-    RegistryError,
 )
 from ecs_models.hashing import PrefixHasher
 from ecs_models.manifest import Layer
 from ecs_models.names import ModelName
-from ecs_models.partial import Part, load_parts, plan_parts, remove_partial, save_part
-from ecs_models.partqueue import Claim, LinkEstimate, PartQueue
+from ecs_models.partial import load_parts, plan_parts, remove_partial, save_part
+from ecs_models.partqueue import PartQueue
 from ecs_models.progress import PullProgress
+from ecs_models.rangefetch import FetchSettings, RangeFetch, SinkWriteError
 from ecs_models.ratelimit import RateLimiter
-from ecs_models.registry import RegistryClient, backoff_delay
+from ecs_models.registry import RegistryClient
 from ecs_models.store import ModelStore
-from ecs_models.streamcount import CPU_BOUND_BUSY, MEASURE_S, StreamCount
-from ecs_models.streamrate import StreamMeter, TypicalRate, to_replace
 
 if TYPE_CHECKING:
-    from ecs_models.transfer import PullOptions
+    import mmap
 
-_log = logging.getLogger(__name__)
-_TICK_S = 0.1
-# A chunk filling slower than this is passed on as it is: on a crawling link its bytes still
-# reach the disk, the hasher and the `-partial-N` state promptly.
-_CHUNK_MAX_S = 0.5
-_REPORT_EVERY_S = 0.2
-_LATENCY_WEIGHT = 0.3  # how much one new request's latency moves the running estimate
+    from ecs_models.transfer import PullOptions
 
 
 @dataclass(slots=True)
@@ -81,149 +60,15 @@ class PullContext:
             )
 
 
-class _DiskWriteError(Exception):
-    """Writing a received chunk failed (ENOSPC, EIO...): never a network retry."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _Aborted(Exception):
-    """Another stream of the same blob failed; this one stops quietly."""
-
-
-class _Retired(Exception):
-    """The supervisor runs fewer streams now: this one hands its range back and ends."""
-
-
-class _Replaced(Exception):
-    """The supervisor judged this stream's connection slow: read on over a fresh one."""
-
-
-class _Stream:
-    """One download stream: its thread, the response it reads, its pipeline and its meter.
-
-    The supervisor talks to it only through `retire` and `replace`, which also shut the socket
-    down so that a stream blocked on a crawling or silent connection notices at once.
-    """
-
-    def __init__(
-        self, meter: StreamMeter, *, from_end: bool, make_pipe: Callable[[], ChunkPipeline]
-    ):
-        self.meter = meter
-        self.from_end = from_end
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        self.fresh = False  # the next request goes out on a new connection
-        self._make_pipe = make_pipe
-        self._pipe: ChunkPipeline | None = None
-        self._body: RangeResponse | None = None
-        self._lock = threading.Lock()
-        self._request = 0  # counts requests: a judgement is about one of them
-        self._replacing: int | None = None
-        self.retiring = False
-
-    @property
-    def pipe(self) -> ChunkPipeline:
-        if self._pipe is None:
-            self._pipe = self._make_pipe()
-        return self._pipe
-
-    @property
-    def request(self) -> int:
-        return self._request
-
-    @property
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    # -- the response ---------------------------------------------------------------------------
-    def body_position(self) -> int | None:
-        """Where the open response continues, if one is open with bytes left."""
-        body = self._body
-        return body.position if body is not None and body.remaining else None
-
-    def body_at(self, offset: int) -> RangeResponse | None:
-        """The open response if its next byte is `offset`, else None (closing a stale one)."""
-        with self._lock:
-            body = self._body
-            if body is not None and (body.position != offset or not body.remaining):
-                self._close_body()
-            return self._body
-
-    def attach(self, body: RangeResponse) -> RangeResponse:
-        with self._lock:
-            self._close_body()
-            self._body = body
-            self._request += 1
-            self.meter.new_request(time.monotonic())
-        return body
-
-    def detach(self) -> None:
-        """Drop the response after an error; its connection is closed, not pooled."""
-        with self._lock:
-            self._close_body(after_error=True)
-
-    def _close_body(self, *, after_error: bool = False) -> None:
-        if self._body is not None:
-            # Fully read responses return their connection to the pool; others are closed.
-            self._body.close(reusable=not after_error and not self._body.remaining)
-            self._body = None
-
-    def close(self) -> None:
-        with self._lock:
-            self._close_body()
-        if self._pipe is not None:
-            self._pipe.close()
-
-    # -- the supervisor's orders ----------------------------------------------------------------
-    def retire(self) -> None:
-        with self._lock:
-            self.retiring = True
-            self._interrupt_io()
-
-    def replace(self, request: int) -> None:
-        """Replace the connection of `request` (if the stream is still on it)."""
-        with self._lock:
-            if request == self._request and not self.retiring:
-                self._replacing = request
-                self._interrupt_io()
-
-    def stop_io(self) -> None:
-        """Wake the stream from a blocked read (the pull is cancelled or has failed)."""
-        with self._lock:
-            self._interrupt_io()
-
-    def _interrupt_io(self) -> None:
-        if self._body is not None:
-            self._body.interrupt()
-
-    def interrupted(self) -> bool:
-        return self.retiring or self._replacing == self._request
-
-    def raise_if_interrupted(self) -> None:
-        if self.retiring:
-            raise _Retired()
-        if self._replacing == self._request:
-            with self._lock:
-                self._replacing = None
-                self._close_body(after_error=True)
-            self.fresh = True
-            raise _Replaced()
-
-
-@dataclass(slots=True)
-class _Supervision:
-    """What the supervisor measures between ticks."""
-
-    started: float
-    count: StreamCount
-    total: StreamMeter  # every stream's bytes together
-    exited_bytes: int = 0
-    busy: list[tuple[float, float]] = field(default_factory=list)  # (time, hasher busy s)
-    typical: TypicalRate = field(default_factory=TypicalRate)
-    last_report: float = 0.0
+def fetch_settings(options: PullOptions) -> FetchSettings:
+    return FetchSettings(
+        streams=options.streams,
+        min_split_bytes=options.min_split_bytes,
+        retries=options.retries,
+        retry_base_delay=options.retry_base_delay,
+        retry_max_delay=options.retry_max_delay,
+        max_stalls=options.max_stalls,
+    )
 
 
 class BlobDownload:
@@ -234,353 +79,64 @@ class BlobDownload:
         self.layer = layer
         self.partial = ctx.store.partial_path(layer.digest)
         self.ranges = BlobRanges(ctx.registry, ctx.pool, ctx.name, layer.digest)
-        self.abort = threading.Event()
-        self.wake = threading.Event()  # a stream ended
-        self.blob: BlobFile | None = None
-        self.hasher: PrefixHasher | None = None
-        self.queue: PartQueue | None = None
-        self.link = LinkEstimate(0.0, 0.0, ctx.options.min_split_bytes)
-        self._latency: float | None = None
 
     def run(self) -> None:
+        ctx = self.ctx
         total = self.layer.size
         parts = load_parts(self.partial, total) if self.partial.exists() else None
         if parts is None:
             remove_partial(self.partial)
-            parts = plan_parts(total, part_size_min=self.ctx.options.part_size_min)
+            parts = plan_parts(total, part_size_min=ctx.options.part_size_min)
+        digest = self.layer.digest
         with BlobFile(self.partial, total) as blob:
-            self.blob = blob
             # Written again even when resumed: load_parts may have repaired a split.
             for part in parts:
                 save_part(self.partial, part)
-            self.ctx.progress.layer_started(self.layer.digest, sum(p.completed for p in parts))
-            self.queue = PartQueue(parts, self.partial, self._advance)
-            self.hasher = PrefixHasher(blob.fd, total, self.queue.frontier)
+            ctx.progress.layer_started(digest, sum(p.completed for p in parts))
+            queue = PartQueue(parts, self.partial, lambda n: ctx.progress.advance(digest, n))
+            hasher = PrefixHasher(blob.fd, total, queue.frontier)
+
+            def make_sink(first: bool) -> ChunkPipeline:
+                # The stream that reads the front in long runs gets the big buffers.
+                if first:
+                    return ChunkPipeline(blob, hasher)
+                return ChunkPipeline(blob, hasher, chunk=SMALL_CHUNK, depth=SMALL_DEPTH)
+
+            fetch: RangeFetch[mmap.mmap] = RangeFetch(
+                self.ranges,
+                queue,
+                make_sink,
+                name=ctx.name,
+                settings=fetch_settings(ctx.options),
+                limiter=ctx.limiter,
+                cancel=ctx.cancel,
+                check_cancel=ctx.check_cancel,
+                busy=lambda: hasher.busy_seconds,
+                written=hasher.poke,
+                report=lambda: ctx.progress.emit_layer(digest),
+            )
             try:
-                self._download()
+                fetch.run()
+            except SinkWriteError as exc:
+                hasher.stop()
+                raise _disk_error(ctx, exc.error) from exc
             except BaseException:
-                self.hasher.stop()
+                hasher.stop()
                 raise
-            actual = self.hasher.finish()
-        if actual != self.layer.digest:
-            raise DigestMismatchError(f"Blob {self.layer.digest[7:19]} hashed to {actual[7:19]}.")
-        os.replace(self.partial, self.ctx.store.blob_path(self.layer.digest))
+            actual = hasher.finish()
+        if actual != digest:
+            raise DigestMismatchError(f"Blob {digest[7:19]} hashed to {actual[7:19]}.")
+        os.replace(self.partial, ctx.store.blob_path(digest))
         remove_partial(self.partial)
 
-    # -- the supervisor -------------------------------------------------------------------------
-    def _download(self) -> None:
-        queue = self.queue
-        assert queue is not None
-        if not queue:
-            return
-        opts = self.ctx.options
-        now = time.monotonic()
-        watch = _Supervision(now, StreamCount(opts.streams, now), StreamMeter(now))
-        streams: list[_Stream] = []
-        failure: BaseException | None = None
-        try:
-            while True:
-                self.wake.clear()
-                now = time.monotonic()
-                for stream in [s for s in streams if not s.alive]:
-                    streams.remove(stream)
-                    watch.exited_bytes += stream.meter.received
-                    if stream.error is not None and not isinstance(stream.error, _Aborted):
-                        failure = failure or stream.error
-                if failure is not None or self.ctx.cancel.is_set():
-                    break
-                if not queue and not streams:
-                    break
-                self._steer(watch, streams, now)
-                if now - watch.last_report >= _REPORT_EVERY_S:
-                    watch.last_report = now
-                    self.ctx.progress.emit_layer(self.layer.digest)
-                self.wake.wait(_TICK_S)
-        finally:
-            if failure is not None or self.ctx.cancel.is_set() or streams:
-                self.abort.set()
-                for stream in streams:
-                    stream.stop_io()
-            for stream in streams:
-                assert stream.thread is not None
-                stream.thread.join()
-                if stream.error is not None and not isinstance(stream.error, _Aborted):
-                    failure = failure or stream.error
-        if failure is not None:
-            raise _translate(self.ctx, failure)
-        self.ctx.check_cancel()
-        if queue:
-            raise RegistryError("The blob download stopped unexpectedly.")
 
-    def _steer(self, watch: _Supervision, streams: list[_Stream], now: float) -> None:
-        assert self.queue is not None and self.hasher is not None
-        working = [s for s in streams if not s.retiring]
-        requests = [s.request for s in working]
-        for stream in streams:
-            stream.meter.sample(now)
-        watch.total.received = watch.exited_bytes + sum(s.meter.received for s in streams)
-        watch.total.sample(now)
-        latency = self._latency or 0.0
-        self.link = LinkEstimate(
-            watch.typical.update((s.meter for s in streams), now, latency),
-            latency,
-            self.ctx.options.min_split_bytes,
+def _disk_error(ctx: PullContext, error: OSError) -> EcsModelsError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = ctx.store.free_bytes()
+        return InsufficientSpaceError(
+            f"The disk holding {ctx.store.root} filled up while downloading {ctx.name.display}; "
+            "free some space and pull again to resume.",
+            needed=0,
+            available=free,
         )
-        # How many streams: a step is judged once each of its streams has bytes.
-        settled = all(s.meter.received > 0 for s in working) and (
-            len(working) >= watch.count.target or not self.queue.worth_another_stream(self.link)
-        )
-        busy = self._hasher_busy(watch, now)
-        cpu_bound = busy >= CPU_BOUND_BUSY
-        rate = watch.total.rate_over(now, MEASURE_S)
-        target = watch.count.update(now, rate, cpu_bound=cpu_bound, settled=settled)
-        _log.debug(
-            "%.2f s: %d streams (target %d), %.1f MB/s, hasher %.0f %% busy, typical %.1f MB/s",
-            now - watch.started,
-            len(streams),
-            target,
-            rate / 1e6,
-            100 * busy,
-            self.link.stream_rate / 1e6,
-        )
-        for stream in working[target:]:
-            stream.retire()
-        while len(streams) < target and (not streams or self.queue.worth_another_stream(self.link)):
-            streams.append(self._start_stream(from_end=bool(streams)))
-        # Which connections to replace. Not under a rate limit: it sets every stream's pace.
-        # The request numbers were read before the rates: a stream that has just sent a new
-        # request is never replaced for what its last one did.
-        if self.ctx.limiter is None:
-            meters = [s.meter for s in working]
-            for index in to_replace(
-                meters, now, typical=self.link.stream_rate, latency=latency, cpu_bound=cpu_bound
-            ):
-                working[index].meter.replaced()
-                working[index].replace(requests[index])
-
-    def _hasher_busy(self, watch: _Supervision, now: float) -> float:
-        """The share of the last moments the hasher spent hashing."""
-        assert self.hasher is not None
-        watch.busy.append((now, self.hasher.busy_seconds))
-        while len(watch.busy) > 2 and now - watch.busy[1][0] >= MEASURE_S:
-            watch.busy.pop(0)
-        (t0, b0), (t1, b1) = watch.busy[0], watch.busy[-1]
-        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
-
-    def _start_stream(self, *, from_end: bool) -> _Stream:
-        assert self.blob is not None and self.hasher is not None
-        blob, hasher = self.blob, self.hasher
-        if from_end:
-            make = functools.partial(
-                ChunkPipeline, blob, hasher, chunk=SMALL_CHUNK, depth=SMALL_DEPTH
-            )
-        else:
-            make = functools.partial(ChunkPipeline, blob, hasher)
-        stream = _Stream(StreamMeter(time.monotonic()), from_end=from_end, make_pipe=make)
-        stream.thread = threading.Thread(
-            target=self._stream_main, args=(stream,), name="pull-stream", daemon=True
-        )
-        stream.thread.start()
-        return stream
-
-    # -- a stream -------------------------------------------------------------------------------
-    def _stream_main(self, stream: _Stream) -> None:
-        queue = self.queue
-        assert queue is not None
-        try:
-            while not stream.retiring:
-                self._check_stop()
-                claim = self._next_claim(stream)
-                if claim is None:
-                    return
-                try:
-                    self._download_claim(claim, stream)
-                finally:
-                    queue.release(claim)
-                    self._save_progress(claim.part)
-        except _Retired:
-            pass
-        except BaseException as exc:  # reported by the supervisor
-            stream.error = exc
-        finally:
-            stream.close()
-            stream.meter.finish(time.monotonic())
-            self.wake.set()
-
-    def _next_claim(self, stream: _Stream) -> Claim | None:
-        queue = self.queue
-        assert queue is not None
-        meter = stream.meter
-        return (
-            queue.take(meter, prefer=stream.body_position(), from_end=stream.from_end)
-            or queue.steal(meter, self.link)
-            or queue.race(meter, self.link)
-        )
-
-    def _download_claim(self, claim: Claim, stream: _Stream) -> None:
-        opts = self.ctx.options
-        tries = 0
-        stalls = 0
-        while not claim.over:
-            self._check_stop()
-            before = claim.part.completed
-            try:
-                self._receive_claim(claim, stream)
-            except _Replaced:
-                continue
-            except StallError:
-                stalls += 1
-                if stalls > opts.max_stalls:
-                    tries = self._failed_try(tries, claim.part, "it stalled repeatedly")
-            except (_DiskWriteError, PullCancelledError, _Aborted, _Retired):
-                raise
-            except (OSError, http.client.HTTPException) as exc:
-                tries = self._failed_try(
-                    0 if claim.part.completed > before else tries, claim.part, _describe(exc)
-                )
-            except RegistryError as exc:
-                if not exc.retryable:
-                    raise
-                tries = self._failed_try(
-                    0 if claim.part.completed > before else tries, claim.part, str(exc)
-                )
-
-    def _receive_claim(self, claim: Claim, stream: _Stream) -> None:
-        """Receive the rest of `claim`, on the stream's open response if it continues there."""
-        queue = self.queue
-        assert queue is not None
-        body = stream.body_at(claim.position)
-        if body is None:
-            start = queue.restart(claim)
-            fresh, stream.fresh = stream.fresh, False
-            asked = time.monotonic()
-            body = stream.attach(self.ranges.open(start, queue.run_end(claim) - 1, fresh=fresh))
-            self._measured_latency(time.monotonic() - asked)
-        try:
-            self._receive(claim, body, stream)
-        except (OSError, http.client.HTTPException, RegistryError):
-            stream.detach()  # stopped mid-body: that connection cannot be reused
-            if stream.interrupted():  # the supervisor shut the socket down on purpose
-                stream.raise_if_interrupted()
-            raise
-        except BaseException:
-            stream.detach()
-            raise
-        stream.raise_if_interrupted()
-
-    def _receive(self, claim: Claim, body: RangeResponse, stream: _Stream) -> None:
-        """Fill chunks from `body` and pass them on; returns with every received byte written."""
-        pipe = stream.pipe
-        try:
-            self._receive_chunks(claim, body, stream)
-        finally:
-            pipe.drain()  # a retry resumes after the written bytes, so it must count them all
-            if pipe.error is not None:
-                raise _DiskWriteError(pipe.error)
-
-    def _receive_chunks(self, claim: Claim, body: RangeResponse, stream: _Stream) -> None:
-        queue = self.queue
-        assert queue is not None
-        pipe = stream.pipe
-        meter = stream.meter
-        limiter = self.ctx.limiter
-        cancel = self.ctx.cancel
-        written = functools.partial(self._written, claim)
-        offset = body.position
-        while pipe.error is None:
-            self._check_stop()
-            end = queue.reserve(claim, offset, pipe.chunk_end)
-            if end <= offset:
-                return
-            buffer = pipe.take_buffer()
-            length = end - offset
-            filled = 0
-            due = time.monotonic() + _CHUNK_MAX_S
-            try:
-                with memoryview(buffer) as view:
-                    while filled < length:
-                        want = length - filled
-                        if limiter is not None:
-                            want = limiter.take(want, cancel)
-                        count = body.readinto(view[filled : filled + want])
-                        if limiter is not None and count < want:
-                            limiter.refund(want - count)
-                        filled += count
-                        meter.received += count
-                        if stream.interrupted() or claim.over or time.monotonic() > due:
-                            break
-            finally:
-                # Bytes received before a cut, a stall or a replacement are kept like any
-                # chunk; those of a range another stream has completed meanwhile are not.
-                if filled and not claim.over:
-                    pipe.submit(buffer, offset, filled, written)
-                else:
-                    pipe.give_back(buffer)
-            offset += filled
-            if stream.interrupted():
-                return
-
-    def _written(self, claim: Claim, length: int) -> None:
-        """A chunk of `claim` is on disk (called in order, from a pipeline thread)."""
-        assert self.queue is not None and self.hasher is not None
-        self.queue.written(claim, length)
-        self.hasher.poke()
-
-    def _advance(self, length: int) -> None:
-        self.ctx.progress.advance(self.layer.digest, length)
-
-    def _measured_latency(self, seconds: float) -> None:
-        previous = self._latency
-        self._latency = (
-            seconds if previous is None else previous + _LATENCY_WEIGHT * (seconds - previous)
-        )
-
-    def _save_progress(self, part: Part) -> None:
-        # Best effort: a stale record only means re-fetching some bytes on resume, and on a
-        # full disk the write that matters is the blob's, whose error is the one to report.
-        assert self.queue is not None
-        with contextlib.suppress(OSError):
-            self.queue.save(part)
-
-    def _failed_try(self, tries: int, part: Part, why: str) -> int:
-        tries += 1
-        ctx = self.ctx
-        opts = ctx.options
-        if tries > opts.retries:
-            raise RegistryError(
-                f"Downloading {ctx.name.display} from {ctx.name.host} failed {tries} times in a row ({why})."
-            )
-        self._save_progress(part)
-        delay = backoff_delay(tries, base=opts.retry_base_delay, cap=opts.retry_max_delay)
-        if ctx.cancel.wait(delay):
-            ctx.check_cancel()
-        return tries
-
-    def _check_stop(self) -> None:
-        self.ctx.check_cancel()
-        if self.abort.is_set():
-            raise _Aborted()
-
-
-def _translate(ctx: PullContext, exc: BaseException) -> BaseException:
-    if isinstance(exc, _DiskWriteError):
-        error = exc.error
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            free = ctx.store.free_bytes()
-            return InsufficientSpaceError(
-                f"The disk holding {ctx.store.root} filled up while downloading {ctx.name.display}; "
-                "free some space and pull again to resume.",
-                needed=0,
-                available=free,
-            )
-        return EcsModelsError(
-            f"Writing {ctx.name.display} to disk failed: {error.strerror or error}."
-        )
-    return exc
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, http.client.IncompleteRead):
-        return "the connection closed mid-transfer"
-    text = str(exc).strip()
-    return text or exc.__class__.__name__
+    return EcsModelsError(f"Writing {ctx.name.display} to disk failed: {error.strerror or error}.")

@@ -67,14 +67,3 @@ class BlobRanges:
                 retryable=status in _RETRYABLE_STATUS,
             )
         raise RegistryError(f"{self.name.host} refused access to blob {short}.")
-
-    def read(self, start: int, end: int) -> bytes:
-        """Bytes [start, end] (inclusive) of the blob, fewer only when the blob ends first."""
-        out = bytearray(end - start + 1)
-        view = memoryview(out)
-        filled = 0
-        with self.open(start, end) as body:
-            while body.remaining:
-                filled += body.readinto(view[filled:])
-        del view
-        return bytes(out[:filled])

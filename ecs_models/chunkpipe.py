@@ -77,8 +77,9 @@ class ChunkPipeline:
         """The write error that stopped this pipeline, if any."""
         return self._error
 
-    def take_buffer(self) -> mmap.mmap:
-        """A free buffer of `chunk` bytes; waits while all `depth` are in use."""
+    def take_buffer(self, offset: int = 0, length: int = 0) -> mmap.mmap:
+        """A free buffer of `chunk` bytes (whatever the chunk's place and length); waits while
+        all `depth` are in use."""
         with self._lock:
             if self._allocated < self._depth and self._free.empty():
                 self._allocated += 1

@@ -108,9 +108,10 @@ def _repair_interrupted_split(parts: list[Part]) -> None:
             left.size = right.offset - left.offset
 
 
-def split_part(partial: Path, parts: list[Part], part: Part, at: int) -> Part:
+def split_part(partial: Path | None, parts: list[Part], part: Part, at: int) -> Part:
     """Cut `part` at offset `at`: it keeps [offset, at), a new part numbered len(parts) takes
-    [at, end). Appends the new part to `parts` and records both on disk.
+    [at, end). Appends the new part to `parts` and records both on disk (unless `partial` is
+    None: a fetch into memory keeps no state).
 
     Ollama's state has no way to change two files at once, so the order is chosen to leave
     something resumable at every instant: the new part is written first (a kill right then
@@ -121,9 +122,11 @@ def split_part(partial: Path, parts: list[Part], part: Part, at: int) -> Part:
     if not part.offset + part.completed <= at < part.end:
         raise ValueError(f"cannot split part {part.n} at {at}")
     tail = Part(len(parts), at, part.end - at)
-    save_part(partial, tail)
+    if partial is not None:
+        save_part(partial, tail)
     part.size = at - part.offset
-    save_part(partial, part)
+    if partial is not None:
+        save_part(partial, part)
     parts.append(tail)
     return tail
 

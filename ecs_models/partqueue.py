@@ -68,27 +68,32 @@ class PartQueue:
     """The parts of one blob and the streams' claims on them; shared by the stream threads.
 
     All bookkeeping, and every `-partial-N` write, happens under one lock, so a split can never
-    interleave with a progress save of the part it cuts.
+    interleave with a progress save of the part it cuts. Without a `partial` path (a fetch into
+    memory) nothing is written. With `in_order`, every stream takes the first unclaimed part
+    (a relay that hands bytes on in order).
     """
 
     def __init__(
         self,
         parts: list[Part],
-        partial: Path,
+        partial: Path | None,
         advance: Callable[[int], None],
         *,
         align: int = 4096,
+        in_order: bool = False,
     ) -> None:
         self._parts = parts  # every part, numbered 0..n-1 in this order
         self._by_offset = sorted(parts, key=lambda p: p.offset)
         self._partial = partial
         self._advance = advance
         self._align = align
+        self._in_order = in_order
         self._lock = threading.Lock()
         self._unclaimed: list[Part] = [p for p in self._by_offset if not p.done]
         self._owners: dict[int, Claim] = {}  # part number -> claim of the stream reading it
         self._racers: dict[int, Claim] = {}
         self._saved_at: dict[int, float] = {}  # part number -> when its file was last written
+        self._complete_prefix = 0  # this many parts from the front are complete
 
     # -- state ----------------------------------------------------------------------------------
     def __bool__(self) -> bool:
@@ -105,12 +110,16 @@ class PartQueue:
             return bool(self._unclaimed)
 
     def frontier(self) -> int:
-        """Bytes from offset 0 that are all on disk: how far the hasher may read back."""
+        """Where the bytes stored contiguously from the first part's offset end: how far the
+        hasher may read back, or a relay hand on."""
         with self._lock:
-            for part in self._by_offset:
-                if not part.done:
-                    return part.next_offset
-            return self._by_offset[-1].end if self._by_offset else 0
+            parts = self._by_offset
+            # Parts never become incomplete again, and splits only cut incomplete ones.
+            while self._complete_prefix < len(parts) and parts[self._complete_prefix].done:
+                self._complete_prefix += 1
+            if self._complete_prefix < len(parts):
+                return parts[self._complete_prefix].next_offset
+            return parts[-1].end if parts else 0
 
     def remaining(self) -> int:
         with self._lock:
@@ -123,12 +132,11 @@ class PartQueue:
         with self._lock:
             if not self._unclaimed:
                 return None
-            index = -1 if from_end else 0
+            index = -1 if from_end and not self._in_order else 0
             if prefer is not None:
-                for i, part in enumerate(self._unclaimed):
-                    if part.next_offset == prefer:
-                        index = i
-                        break
+                at = bisect.bisect_right(self._unclaimed, prefer, key=lambda p: p.offset) - 1
+                if at >= 0 and self._unclaimed[at].next_offset == prefer:
+                    index = at
             part = self._unclaimed.pop(index)
             return self._own(part, meter)
 
@@ -193,12 +201,14 @@ class PartQueue:
             return False
 
     # -- reading a claim ------------------------------------------------------------------------
-    def run_end(self, claim: Claim) -> int:
+    def run_end(self, claim: Claim, *, alone: bool) -> int:
         """Where one request for `claim` should end: through the unclaimed, untouched parts that
-        continue it, which this stream will take next (`take(prefer=...)`)."""
+        continue it, which this stream will take next (`take(prefer=...)`). In order, streams
+        that are not `alone` take turns at the next part: a request then covers one part and
+        its connection can be reused."""
         with self._lock:
             end = claim.part.end
-            if claim.racing:
+            if claim.racing or (self._in_order and not alone):
                 return end
             for part in self._unclaimed:
                 if part.offset == end and part.completed == 0:
@@ -277,7 +287,8 @@ class PartQueue:
     # -- internals (lock held) ------------------------------------------------------------------
     def _save_locked(self, part: Part, now: float) -> None:
         self._saved_at[part.n] = now
-        save_part(self._partial, part)
+        if self._partial is not None:
+            save_part(self._partial, part)
 
     def _own(self, part: Part, meter: StreamMeter) -> Claim:
         start = part.next_offset

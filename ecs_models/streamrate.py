@@ -39,6 +39,7 @@ class StreamMeter:
         self.peak = 0.0  # the best RATE_WINDOW_S rate of the current request
         self.connected_at = now
         self.replacements = 0  # replaced in a row without the new connection proving better
+        self.sink_waited_at = float("-inf")  # when the stream last waited for its sink to free up
         self._replaced_rate = 0.0  # the rate that got the last connection replaced
         self._request_start = (now, 0)
         self._samples: deque[tuple[float, int]] = deque([(now, 0)])
@@ -148,7 +149,9 @@ def to_replace(
     """
     chosen: list[int] = []
     for index, meter in enumerate(meters):
-        if not meter.judged(now, latency):
+        # A stream that waited for its sink (a full relay window, a busy hasher) was slow by
+        # our doing, not its connection's.
+        if not meter.judged(now, latency) or now - meter.sink_waited_at < 2 * RATE_WINDOW_S:
             continue
         straggler = typical >= MIN_TYPICAL_RATE and meter.rate * SLOWER_THAN_TYPICAL < typical
         collapsed = not cpu_bound and meter.rate * COLLAPSED_FROM_PEAK < meter.peak

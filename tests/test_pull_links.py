@@ -1,6 +1,7 @@
-"""The pull engine over shaped links: capped, straggling, collapsing and slow-to-answer
-connections from the real registry, a real SIGKILL in the middle of a steal, and the partial
-state left behind resumed both by us and by a port of Ollama's own resume code."""
+"""The range engine over shaped links: capped, straggling, collapsing and slow-to-answer
+connections from the real registry, a real SIGKILL in the middle of a steal, the partial state
+left behind resumed both by us and by a port of Ollama's own resume code, and the same engine
+under `mirror`'s relay and `fit`'s header reads."""
 
 from __future__ import annotations
 
@@ -15,15 +16,28 @@ import time
 from pathlib import Path
 
 from support.faults import LinkProfile, ProxyFactory
-from support.model_builder import MIB, PushedModel, push_small_model
+from support.model_builder import (
+    MIB,
+    GGUFFactory,
+    PushedModel,
+    push_model,
+    push_small_model,
+    small_model_layers,
+)
 from support.ollama_resume import ollama_resume, prepare
 from support.registry_server import RegistryServer
 from test_pull import FAST, assert_installed, options, via
 
+from ecs_models.gguf import read_gguf_info
+from ecs_models.mirror import MirrorJob, mirror_models
+from ecs_models.names import parse_model_name
 from ecs_models.partial import Part, load_parts, save_part
 from ecs_models.progress import ProgressEvent, PullProgress
+from ecs_models.registry import RegistryClient
+from ecs_models.remote_gguf import fetch_remote_header
 from ecs_models.store import ModelStore
 from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.upload import PushOptions
 
 
 def pull_watched(name: str, store: ModelStore, opts: PullOptions) -> list[ProgressEvent]:
@@ -260,3 +274,44 @@ def test_max_rate_caps_all_streams_together(
     # The cap over every stream: 6 MiB at 1.5 MiB/s, less the first tenth-second burst.
     assert elapsed >= (6 * MIB - 0.15 * MIB) / (1.5 * MIB)
     assert proxy.peak_blob_connections >= 2  # streams were added; the cap still held
+
+
+def test_fit_reads_a_header_through_a_cut_connection(
+    registry: RegistryServer, proxy_factory: ProxyFactory, gguf_factory: GGUFFactory
+) -> None:
+    path = gguf_factory(tensor_bytes=4 * MIB, vocab=40000, arch="qwen2", n_layers=2)
+    pushed = push_model(registry, "library/fit-cut", "latest", small_model_layers(path))
+    proxy = proxy_factory(registry)
+    # The manifest's connection comes first; the header's first range is cut halfway.
+    proxy.cut_after(1 << 20, connections=1)
+    proxy.cut_after(100_000, connections=1)
+
+    with RegistryClient() as client:
+        remote = fetch_remote_header(parse_model_name(via(proxy, pushed)), client)
+
+    assert proxy.cuts == 1
+    assert remote.info == read_gguf_info(path)
+
+
+def test_mirror_relays_over_capped_connections_with_several_streams(
+    registry: RegistryServer,
+    fresh_registry: RegistryServer,
+    proxy_factory: ProxyFactory,
+    unique_repo: str,
+    models_dir: Path,
+) -> None:
+    pushed = push_small_model(registry, unique_repo, "v1", gguf_size=12 * MIB, seed=67)
+    source = proxy_factory(registry, profile=LinkProfile(rate=2 * MIB))
+    store = ModelStore(models_dir)
+    dest = f"{fresh_registry.host}/{unique_repo}:v1"
+    mirror = MirrorJob(parse_model_name(via(source, pushed)), parse_model_name(dest))
+
+    (result,) = mirror_models([mirror], store, options=PushOptions(retry_base_delay=0.05))
+
+    with RegistryClient() as client:
+        assert client.get_manifest(parse_model_name(dest)) == pushed.manifest_bytes
+    assert result.bytes_sent == pushed.total_size
+    assert source.peak_blob_connections >= 2  # the relay added streams on the capped source
+    assert source.bytes_to_client < pushed.total_size + 2 * MIB  # nothing fetched twice
+    assert not list(store.blobs_dir.iterdir())  # relayed, never stored
+    assert not list(store.manifests_dir.rglob("*"))
