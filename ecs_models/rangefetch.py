@@ -336,7 +336,7 @@ class RangeFetch(Generic[BufferT]):
         busy = self._hasher_busy(watch, now)
         cpu_bound = busy >= CPU_BOUND_BUSY
         rate = watch.total.rate_over(now, MEASURE_S)
-        target = watch.count.update(now, rate, cpu_bound=cpu_bound, settled=settled)
+        target = watch.count.update(now, rate, busy=busy, settled=settled)
         _log.debug(
             "%.2f s: %d streams (target %d), %.1f MB/s, hasher %.0f %% busy, typical %.1f MB/s",
             now - watch.started,

@@ -3,9 +3,10 @@
 Whatever the absolute rate, a link that caps each connection (a CDN edge) gets faster with every
 stream, and a link that is simply full does not. So the count starts at one, is multiplied while
 the last step paid off nearly in proportion, kept when it paid off a little, and dropped back
-when it did not; a failed step waits before trying again, longer each time. A pull limited by
-its own CPU (the sha256 hasher busy most of the time) never grows: streams would only compete
-for the same cores and scatter the bytes the hasher wants in order.
+when it did not; a failed step waits before trying again, longer each time. The sha256 hasher
+bounds what any step can gain (a pull cannot outrun its hash): a pull whose hasher is busy half
+the time never grows, since streams would only compete for the same cores and scatter the bytes
+the hasher wants in order, and one whose hasher is a third busy grows by two, not four.
 """
 
 from __future__ import annotations
@@ -39,13 +40,17 @@ class StreamCount:
         self.target = 1
         self._factor = 4
         self._step: _Step | None = None
-        self._measured_since = now  # the current count has run unchanged since then
+        self._measured_since: float | None = None  # the count has received bytes since then
         self._hold_until = now
         self._hold = FIRST_HOLD_S
 
-    def update(self, now: float, rate: float, *, cpu_bound: bool, settled: bool) -> int:
-        """The new target, given the aggregate `rate` over the last MEASURE_S, whether the
-        hasher is the bottleneck, and whether every stream of the count has received bytes."""
+    def update(self, now: float, rate: float, *, busy: float, settled: bool) -> int:
+        """The new target, given the aggregate `rate` over the last MEASURE_S, the share of
+        that time the hasher was busy, and whether every stream of the count has bytes."""
+        if self._measured_since is None:
+            if rate <= 0:
+                return self.target
+            self._measured_since = now  # a rate is judged on a window of received bytes
         step = self._step
         if step is not None:
             if step.settled_at is None:
@@ -56,15 +61,17 @@ class StreamCount:
                 return self.target
             self._judge(step, rate, now)
             return self.target
+        # What more streams could gain at most, with the hasher as it is.
+        factor = min(self._factor, int(1 / max(busy, 1 / self._factor)))
         if (
-            not cpu_bound
+            busy < CPU_BOUND_BUSY
+            and factor >= 2
             and self.target < self.maximum
             and now >= self._hold_until
             and now - self._measured_since >= MEASURE_S
-            and rate > 0
         ):
             self._step = _Step(self.target, rate, now)
-            self.target = min(self.maximum, self.target * self._factor)
+            self.target = min(self.maximum, self.target * factor)
         return self.target
 
     def _judge(self, step: _Step, rate: float, now: float) -> None:

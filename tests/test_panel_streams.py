@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from panel_harness import PanelHarness
+from pygame_gui.elements.ui_drop_down_menu import UIExpandedDropDownState
 from support.faults import LinkProfile, ProxyFactory
 from support.model_builder import MIB, push_small_model
 from support.registry_server import RegistryServer
@@ -26,7 +27,10 @@ def test_streams_picked_beside_install_bound_the_next_pull(
         menu = harness.view.streams_menu.menu
         assert menu.selected_option[0] == "16 streams"
         harness.click(menu.menu_states["closed"].selected_option_button)
-        options = menu.menu_states["expanded"].options_selection_list.item_list
+        expanded = menu.menu_states["expanded"]
+        assert isinstance(expanded, UIExpandedDropDownState)
+        assert expanded.options_selection_list is not None
+        options = expanded.options_selection_list.item_list
         harness.click(next(o["button_element"] for o in options if o["text"] == "2 streams"))
 
         config = harness.plugin.resources.get(LocalModelConfig)
