@@ -19,7 +19,6 @@ bytes are measured in the same run, as is the load average, since the machine ma
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from pull import hash_seconds, settle
 from support.faults import CuttingProxy, LinkProfile
 from support.model_builder import MIB, gguf_layer, push_model, text_layer, write_gguf
 from support.registry_server import RegistryServer
@@ -69,12 +69,6 @@ class Setup:
     direct_url: str
     digest_hex: str
     size: int
-
-
-def settle() -> None:
-    """Flush the previous run's dirty pages so no run pays for another's writeback."""
-    os.sync()
-    time.sleep(0.3)
 
 
 def run_ecs_models(setup: Setup) -> dict[str, float]:
@@ -162,17 +156,6 @@ def proxy_ceiling(setup: Setup) -> dict[str, float]:
     return out
 
 
-def sha256_seconds(path: Path) -> float:
-    started = time.perf_counter()
-    digest = hashlib.sha256()
-    buffer = bytearray(1 << 20)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as handle:
-        while count := handle.readinto(view):
-            digest.update(view[:count])
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=384)
@@ -226,7 +209,7 @@ def main() -> None:
                     else:
                         result = run_curl(setup, args.curl_max_time if throttled else None)
                     runs[profile][tool].append(result)
-        hashes = [sha256_seconds(gguf) for _ in range(3)]
+        hashes = [hash_seconds(gguf) for _ in range(3)]
         print(json.dumps(report(runs, hashes, ceiling, blob.size, args, load_before), indent=2))
     finally:
         proxy.close()

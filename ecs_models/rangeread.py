@@ -21,7 +21,10 @@ CHUNK = 1 << 20  # a stream reports its bytes (and may be interrupted) at least 
 
 
 class MemorySink:
-    """One stream's chunks land in a slice of a shared buffer that starts at blob offset `base`."""
+    """One stream's chunks land in a slice of a shared buffer that starts at blob offset `base`.
+
+    Storing is receiving: a chunk is reported stored as soon as it is submitted.
+    """
 
     def __init__(self, target: memoryview, base: int) -> None:
         self._target = target

@@ -18,6 +18,7 @@ from ecs_models.errors import OperationCancelledError
 from ecs_models.partial import Part
 from ecs_models.partqueue import PartQueue
 from ecs_models.rangefetch import FetchSettings, RangeFetch
+from ecs_models.rangeread import MemorySink
 
 WINDOW = 64 << 20
 CHUNK = 1 << 20
@@ -35,7 +36,7 @@ class RelayWindow:
         self.start = start
         self.end = end
         self.window = window
-        self._ring = memoryview(bytearray(window))
+        self.ring = memoryview(bytearray(window))
         self._position = start
         self._cond = threading.Condition()
         self._stored_to: Callable[[], int] = lambda: start
@@ -64,7 +65,7 @@ class RelayWindow:
                 self._cond.wait(0.5)
             at = (self._position - self.start) % self.window
             count = min(limit, stored - self._position, self.window - at)
-            return self._ring[at : at + count]
+            return self.ring[at : at + count]
 
     def consumed(self, count: int) -> None:
         with self._cond:
@@ -103,7 +104,7 @@ class RelayWindow:
                 self._cond.wait(0.1)
             self.waited_seconds += time.monotonic() - started
         at = (offset - self.start) % self.window
-        return self._ring[at : at + length]
+        return self.ring[at : at + length]
 
     def chunk_end(self, offset: int, end: int) -> int:
         """Chunks never wrap around the ring's end."""
@@ -111,36 +112,18 @@ class RelayWindow:
         return min(end, offset + CHUNK, offset + self.window - at)
 
 
-class WindowSink:
+class WindowSink(MemorySink):
     """One stream's chunks, received straight into the relay's ring."""
 
     def __init__(self, relay: RelayWindow) -> None:
+        super().__init__(relay.ring, relay.start)
         self._relay = relay
-
-    @property
-    def error(self) -> OSError | None:
-        return None
 
     def chunk_end(self, offset: int, end: int) -> int:
         return self._relay.chunk_end(offset, end)
 
     def take_buffer(self, offset: int, length: int) -> memoryview:
         return self._relay.slice_for(offset, length)
-
-    def submit(
-        self, buffer: memoryview, offset: int, length: int, written: Callable[[int], None]
-    ) -> None:
-        buffer.release()
-        written(length)
-
-    def give_back(self, buffer: memoryview) -> None:
-        buffer.release()
-
-    def drain(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class BlobRelay:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from support.faults import LinkProfile, ProxyFactory
+from support.faults import CuttingProxy, LinkProfile, ProxyFactory
 from support.model_builder import (
     MIB,
     GGUFFactory,
@@ -53,8 +53,15 @@ def pull_watched(name: str, store: ModelStore, opts: PullOptions) -> list[Progre
     return events
 
 
-def final_completed(events: list[ProgressEvent], digest: str) -> int:
-    return [e.completed for e in events if e.digest == digest and e.completed is not None][-1]
+def pull_through(
+    proxy: CuttingProxy, pushed: PushedModel, store: ModelStore, opts: PullOptions
+) -> None:
+    """Pull through `proxy`: installed exactly, and progress ended at the GGUF's size."""
+    events = pull_watched(via(proxy, pushed), store, opts)
+    assert_installed(store, pushed, via(proxy, pushed))
+    gguf = pushed.layer("model")
+    progress = [e.completed for e in events if e.digest == gguf.digest and e.completed]
+    assert progress[-1] == gguf.size
 
 
 def blob_ranges(proxy_requests: list[tuple[int, str | None]]) -> list[tuple[int, int, int]]:
@@ -77,10 +84,16 @@ def covered(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
     return reach > end
 
 
-def gguf_requests(proxy: object, pushed: PushedModel) -> list[tuple[int, int, int]]:
+def gguf_requests(proxy: CuttingProxy, pushed: PushedModel) -> list[tuple[int, int, int]]:
     digest = pushed.layer("model").digest
-    requests = proxy.requests  # type: ignore[attr-defined]
+    requests = proxy.requests
     return blob_ranges([(r.connection, r.range) for r in requests if digest in r.target])
+
+
+def resume_through(proxy: CuttingProxy, pushed: PushedModel, store: ModelStore) -> int:
+    """Finish the pull through `proxy`; returns how many bytes of the GGUF it asked for."""
+    pull_through(proxy, pushed, store, FAST)
+    return sum(end - start + 1 for _, start, end in gguf_requests(proxy, pushed))
 
 
 def test_capped_connections_get_more_streams_but_never_more_than_asked(
@@ -123,11 +136,8 @@ def test_a_straggling_connection_is_replaced_and_its_range_read_elsewhere(
     proxy = proxy_factory(registry, profile=link)
     store = ModelStore(models_dir)
 
-    events = pull_watched(via(proxy, pushed), store, options(streams=4))
+    pull_through(proxy, pushed, store, options(streams=4))
 
-    assert_installed(store, pushed, via(proxy, pushed))
-    gguf = pushed.layer("model")
-    assert final_completed(events, gguf.digest) == gguf.size
     stragglers = proxy.straggler_connections
     requests = gguf_requests(proxy, pushed)
     asked_on_stragglers = [r for r in requests if r[0] in stragglers]
@@ -150,11 +160,8 @@ def test_connections_that_turn_slow_are_replaced_by_fresh_ones(
     proxy = proxy_factory(registry, profile=link)
     store = ModelStore(models_dir)
 
-    events = pull_watched(via(proxy, pushed), store, options(streams=1))
+    pull_through(proxy, pushed, store, options(streams=1))
 
-    assert_installed(store, pushed, via(proxy, pushed))
-    gguf = pushed.layer("model")
-    assert final_completed(events, gguf.digest) == gguf.size
     used = {connection for connection, _, _ in gguf_requests(proxy, pushed)}
     assert len(used) >= 5  # 12 MiB at 2 MiB a connection, with one stream
     delivered = proxy.bytes_by_connection
@@ -225,10 +232,7 @@ def test_sigkill_mid_steal_leaves_a_state_ollama_and_we_both_resume(
     # Ours, on the original, with the link open: only the remainder crosses the wire again.
     capped.set_profile(LinkProfile())
     capped.reset_counters()
-    pull_watched(via(capped, pushed), store, FAST)
-    assert_installed(store, pushed, via(capped, pushed))
-    fetched = sum(end - start + 1 for _, start, end in gguf_requests(capped, pushed))
-    assert fetched == gguf.size - saved
+    assert resume_through(capped, pushed, store) == gguf.size - saved
 
 
 def test_a_split_killed_between_its_two_writes_is_repaired(
@@ -252,11 +256,7 @@ def test_a_split_killed_between_its_two_writes_is_repaired(
         (0, 0, 2 * MIB, MIB),
         (1, 2 * MIB, gguf.size - 2 * MIB, 0),
     ]
-    proxy = proxy_factory(registry)
-    pull_watched(via(proxy, pushed), store, FAST)
-    assert_installed(store, pushed, via(proxy, pushed))
-    fetched = sum(end - start + 1 for _, start, end in gguf_requests(proxy, pushed))
-    assert fetched == gguf.size - MIB
+    assert resume_through(proxy_factory(registry), pushed, store) == gguf.size - MIB
 
 
 def test_max_rate_caps_all_streams_together(
@@ -267,10 +267,9 @@ def test_max_rate_caps_all_streams_together(
     proxy = proxy_factory(registry, profile=LinkProfile(rate=1 * MIB))
     store = ModelStore(models_dir)
     started = time.monotonic()
-    pull_watched(via(proxy, pushed), store, options(max_rate=1.5 * MIB, streams=8))
+    pull_through(proxy, pushed, store, options(max_rate=1.5 * MIB, streams=8))
     elapsed = time.monotonic() - started
 
-    assert_installed(store, pushed, via(proxy, pushed))
     # The cap over every stream: 6 MiB at 1.5 MiB/s, less the first tenth-second burst.
     assert elapsed >= (6 * MIB - 0.15 * MIB) / (1.5 * MIB)
     assert proxy.peak_blob_connections >= 2  # streams were added; the cap still held
