@@ -599,11 +599,14 @@ class CuttingProxy:
                 self._limiter.acquire(limit)
                 if connection.shaper is not None:
                     connection.shaper.acquire(limit)
-                sent = os.splice(pipe, client, limit)
-                connection.sent_to_client += sent
-                with self._lock:
-                    self._bytes_to_client += sent
-                    self._bytes_by_connection[connection.index] = connection.sent_to_client
+                # Counted before the kernel has them, so a client that has read them never
+                # sees counters behind; corrected if fewer go.
+                self._count_delivered(connection, limit)
+                sent = 0
+                try:
+                    sent = os.splice(pipe, client, limit)
+                finally:
+                    self._count_delivered(connection, sent - limit)
                 count -= sent
                 if slow_after is not None and connection.sent_to_client >= slow_after:
                     self._slow_down(connection)
@@ -616,6 +619,12 @@ class CuttingProxy:
             if self._closed.is_set() or connection.broken or connection.fault is not None:
                 return False
         return True
+
+    def _count_delivered(self, connection: _Connection, count: int) -> None:
+        connection.sent_to_client += count
+        with self._lock:
+            self._bytes_to_client += count
+            self._bytes_by_connection[connection.index] = connection.sent_to_client
 
     def _slow_down(self, connection: _Connection) -> None:
         """The connection has sent its fast bytes: from now on it crawls."""
