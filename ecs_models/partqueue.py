@@ -105,10 +105,6 @@ class PartQueue:
     def part_count(self) -> int:
         return len(self._parts)
 
-    def unclaimed(self) -> bool:
-        with self._lock:
-            return bool(self._unclaimed)
-
     def frontier(self) -> int:
         """Where the bytes stored contiguously from the first part's offset end: how far the
         hasher may read back, or a relay hand on."""
@@ -120,10 +116,6 @@ class PartQueue:
             if self._complete_prefix < len(parts):
                 return parts[self._complete_prefix].next_offset
             return parts[-1].end if parts else 0
-
-    def remaining(self) -> int:
-        with self._lock:
-            return sum(p.size - p.completed for p in self._by_offset)
 
     # -- claiming work --------------------------------------------------------------------------
     def take(self, meter: StreamMeter, *, prefer: int | None, from_end: bool) -> Claim | None:
@@ -165,15 +157,13 @@ class PartQueue:
             if racer_rate <= 0:
                 return None
             best: Claim | None = None
-            best_gain = MIN_WORTH_S
+            best_gain = 0.0
             for n, claim in self._owners.items():
                 if n in self._racers or claim.over:
                     continue
-                part = claim.part
-                owner_s = self._finish_s(claim, link.stream_rate)
-                racer_s = link.latency + (part.end - part.next_offset) / racer_rate
-                if owner_s > RACE_IF_SLOWER * racer_s and owner_s - racer_s > best_gain:
-                    best, best_gain = claim, owner_s - racer_s
+                gain = self._race_gain(claim, racer_rate, link)
+                if gain > best_gain:
+                    best, best_gain = claim, gain
             if best is None:
                 return None
             part = best.part
@@ -193,11 +183,8 @@ class PartQueue:
                     continue
                 if self._split_point(claim, rate, link) is not None:
                     return True
-                if rate > 0:
-                    owner_s = self._finish_s(claim, rate)
-                    racer_s = link.latency + (claim.part.end - claim.part.next_offset) / rate
-                    if owner_s > RACE_IF_SLOWER * racer_s and owner_s - racer_s > MIN_WORTH_S:
-                        return True
+                if rate > 0 and self._race_gain(claim, rate, link) > 0:
+                    return True
             return False
 
     # -- reading a claim ------------------------------------------------------------------------
@@ -301,6 +288,16 @@ class PartQueue:
         rate = claim.meter.rate or typical_rate
         left = claim.part.end - claim.position
         return left / rate if rate > 0 else float("inf")
+
+    def _race_gain(self, claim: Claim, racer_rate: float, link: LinkEstimate) -> float:
+        """Seconds a racer at `racer_rate` would save on `claim`'s range; 0 when a race does not
+        pay (the owner is not far enough behind, or the saving is less than a request)."""
+        part = claim.part
+        owner_s = self._finish_s(claim, link.stream_rate)
+        racer_s = link.latency + (part.end - part.next_offset) / racer_rate
+        if owner_s > RACE_IF_SLOWER * racer_s and owner_s - racer_s > MIN_WORTH_S:
+            return owner_s - racer_s
+        return 0.0
 
     def _split_point(self, victim: Claim, thief_rate: float, link: LinkEstimate) -> int | None:
         """Where to cut `victim` so that its owner and a new stream finish together, or None
