@@ -4,7 +4,8 @@ Every tool fetches the same bytes through the same shaping proxy (tests/support/
 per-connection profiles, response bytes moved with splice) in front of Debian's docker-registry:
 - open: no shaping at all;
 - capped: every connection capped at 20 MB/s (a CDN edge), 40 ms added to every request;
-- stragglers: one connection in three crawls at 1 MB/s, the others open, 40 ms per request;
+- stragglers: one connection in three crawls at 1 MB/s (the third, sixth... to ask for a blob;
+  in a second variant the first, fourth...), the others open, 40 ms per request;
 - degrading: every connection open for its first 16 MiB, then 2 MB/s, 40 ms per request.
 Tools: `ecs_models pull` (defaults: up to 16 streams, sha256 checked), `curl` (one stream, no
 check) and `aria2c -x16 -s16 -k1M --checksum=sha-256=HEX`. Runs are interleaved round by round,
@@ -55,6 +56,9 @@ PROFILES = {
     "open": LinkProfile(),
     "capped_20MBps": LinkProfile(rate=20e6, latency=LATENCY_S),
     "stragglers_1_in_3": LinkProfile(slow_every=3, slow_rate=1e6, latency=LATENCY_S),
+    "stragglers_1_in_3_first_too": LinkProfile(
+        slow_every=3, slow_first=True, slow_rate=1e6, latency=LATENCY_S
+    ),
     "degrading_after_16MiB": LinkProfile(slow_after=16 * MIB, slow_rate=2e6, latency=LATENCY_S),
 }
 TOOLS = ("ecs_models", "aria2c", "curl")

@@ -57,10 +57,12 @@ class ProxiedRequest:
 class LinkProfile:
     """How the proxy shapes each connection, the way a CDN edge treats connections one by one.
 
-    Decided per TCP connection when it is accepted, counting from 0 at `set_profile`:
-    `rate` caps every connection on its own; connection k with (k + 1) % `slow_every` == 0 is a
-    straggler held to `slow_rate`; with `slow_after`, every connection falls to `slow_rate` once
-    it has sent that many response bytes; `latency` seconds pass before each request goes on.
+    `rate` caps every connection on its own; with `slow_after`, every connection falls to
+    `slow_rate` once it has sent that many response bytes; `latency` seconds pass before each
+    request goes on. Stragglers are counted among the connections that ask for a blob (so a
+    client's manifest connection does not shift them), from 0 at `set_profile`: blob connection
+    k with (k + 1) % `slow_every` == 0 is held to `slow_rate`, or k % `slow_every` == 0 with
+    `slow_first` (the very first one crawls).
     """
 
     rate: float | None = None
@@ -68,11 +70,12 @@ class LinkProfile:
     slow_rate: float = 1_000_000
     slow_after: int | None = None
     latency: float = 0.0
+    slow_first: bool = False
 
-    def rate_of(self, connection: int) -> float | None:
-        if self.slow_every and (connection + 1) % self.slow_every == 0:
-            return self.slow_rate
-        return self.rate
+    def straggles(self, blob_connection: int) -> bool:
+        if not self.slow_every:
+            return False
+        return (blob_connection + (0 if self.slow_first else 1)) % self.slow_every == 0
 
 
 @dataclass
@@ -232,7 +235,7 @@ class CuttingProxy:
         self._bytes_to_server = 0
         self._cuts = 0
         self._profile = profile or LinkProfile()
-        self._profiled = 0  # connections accepted since the profile was set
+        self._profiled = 0  # blob connections since the profile was set
         self._stragglers: set[int] = set()
         self._bytes_by_connection: dict[int, int] = {}
         self._peak_blob_connections = 0
@@ -496,13 +499,9 @@ class CuttingProxy:
     def _shape(self, connection: _Connection) -> None:
         """Apply the link profile to a connection being accepted (lock held)."""
         profile = self._profile
-        rate = profile.rate_of(self._profiled)
-        if rate is not None and rate != profile.rate:
-            self._stragglers.add(connection.index)
-        self._profiled += 1
-        if rate is not None:
+        if profile.rate is not None:
             connection.shaper = _RateLimiter(self._closed)
-            connection.shaper.set_rate(rate)
+            connection.shaper.set_rate(profile.rate)
         connection.slow_after = profile.slow_after
         connection.slow_rate = profile.slow_rate
         connection.latency = profile.latency
@@ -526,6 +525,13 @@ class CuttingProxy:
             if connection is None or connection.carries_blobs or "/blobs/" not in request.target:
                 return
             connection.carries_blobs = True
+            # Before the request goes on, so its response is already shaped.
+            if self._profile.straggles(self._profiled):
+                self._stragglers.add(connection.index)
+                if connection.shaper is None:
+                    connection.shaper = _RateLimiter(self._closed)
+                connection.shaper.set_rate(self._profile.slow_rate)
+            self._profiled += 1
             open_now = [
                 c
                 for c in self._active.values()
@@ -595,6 +601,8 @@ class CuttingProxy:
             slow_after = connection.slow_after
             if slow_after is not None and connection.sent_to_client < slow_after:
                 limit = min(limit, slow_after - connection.sent_to_client)
+            if connection.shaper is not None:  # it may have been shaped since the read
+                limit = min(limit, connection.shaper.piece_size(_PIPE))
             if limit:
                 self._limiter.acquire(limit)
                 if connection.shaper is not None:
