@@ -100,6 +100,7 @@ class BlobDownload:
                 # The stream that reads the front in long runs gets the big buffers.
                 if first:
                     return ChunkPipeline(blob, hasher)
+                blob.buffered_only()  # streams may now share pages (races, handed-over ranges)
                 return ChunkPipeline(blob, hasher, chunk=SMALL_CHUNK, depth=SMALL_DEPTH)
 
             fetch: RangeFetch[mmap.mmap] = RangeFetch(

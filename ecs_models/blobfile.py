@@ -5,7 +5,9 @@ the kernel's writeback threads: on this project's 2-core machine that copy cost 
 receiving the bytes, CPU a verified pull needs for sha256. O_DIRECT hands the (page-aligned)
 buffer to the device instead. Unaligned pieces (a part's ragged edges, the blob's tail, bytes
 saved after a cut connection) and filesystems without O_DIRECT (tmpfs on older kernels) use the
-buffered descriptor; both see the same file, and the kernel keeps them coherent.
+buffered descriptor; both see the same file, and the kernel keeps them coherent as long as
+no page is written both ways at once. Two streams may write the same page at once (a race, or
+a range handed over), so once a second stream starts, every write goes through the page cache.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class BlobFile:
     def __init__(self, path: Path, total: int) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._direct_fd = -1
+        self._direct_allowed = True
         try:
             if os.fstat(self.fd).st_size != total:
                 os.ftruncate(self.fd, total)
@@ -40,6 +43,7 @@ class BlobFile:
             fd = self.fd
             if (
                 direct
+                and self._direct_allowed
                 and self._direct_fd >= 0
                 and (offset + written) % ALIGN == 0
                 and (size - written) % ALIGN == 0
@@ -53,6 +57,11 @@ class BlobFile:
                     self._close_direct()
                     continue
                 raise
+
+    def buffered_only(self) -> None:
+        """From now on every write goes through the page cache: Linux does not keep a page
+        coherent when one writer uses O_DIRECT and another the page cache at the same time."""
+        self._direct_allowed = False
 
     def close(self) -> None:
         self._close_direct()

@@ -445,9 +445,11 @@ class RangeFetch(Generic[BufferT]):
         body = stream.body_at(claim.position)
         if body is None:
             start = queue.restart(claim)
+            run_end = queue.run_end(claim, alone=self._alone)
+            if start >= run_end:
+                return  # a racer completed the range since the caller looked
             fresh, stream.fresh = stream.fresh, False
             asked = time.monotonic()
-            run_end = queue.run_end(claim, alone=self._alone)
             body = stream.attach(self.ranges.open(start, run_end - 1, fresh=fresh))
             self._measured_latency(time.monotonic() - asked)
         try:
@@ -503,7 +505,12 @@ class RangeFetch(Generic[BufferT]):
                             limiter.refund(want - count)
                         filled += count
                         meter.received += count
-                        if stream.interrupted() or claim.over or time.monotonic() > due:
+                        if (
+                            not count  # the server sent a shorter range than asked
+                            or stream.interrupted()
+                            or claim.over
+                            or time.monotonic() > due
+                        ):
                             break
             finally:
                 # Bytes received before a cut, a stall or a replacement are kept like any
@@ -513,8 +520,8 @@ class RangeFetch(Generic[BufferT]):
                 else:
                     sink.give_back(buffer)
             offset += filled
-            if stream.interrupted():
-                return
+            if stream.interrupted() or not body.remaining:
+                return  # a new request (on a fresh connection, if replaced) goes on
 
     def _written(self, claim: Claim, length: int) -> None:
         """A chunk of `claim` is stored (called in order, from the sink's thread)."""
