@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ecs_models.store import InstalledModel, ModelStore
 from ecs_models.streamcount import DEFAULT_STREAMS
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -193,8 +195,9 @@ def _fetch_blob(ctx: PullContext, layer: Layer) -> None:
             return
         try:
             BlobDownload(ctx, layer).run()
-        except DigestMismatchError:
+        except DigestMismatchError as exc:
             # Bad bytes are never kept: start over once from the registry, then give up.
+            _log.info("%s; downloading it again", exc)
             remove_partial(ctx.store.partial_path(layer.digest))
             try:
                 BlobDownload(ctx, layer).run()
