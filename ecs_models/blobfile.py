@@ -5,9 +5,9 @@ the kernel's writeback threads: on this project's 2-core machine that copy cost 
 receiving the bytes, CPU a verified pull needs for sha256. O_DIRECT hands the (page-aligned)
 buffer to the device instead. Unaligned pieces (a part's ragged edges, the blob's tail, bytes
 saved after a cut connection) and filesystems without O_DIRECT (tmpfs on older kernels) use the
-buffered descriptor; both see the same file, and the kernel keeps them coherent as long as
-no page is written both ways at once. Two streams may write the same page at once (a race, or
-a range handed over), so once a second stream starts, every write goes through the page cache.
+buffered descriptor; both see the same file. Linux asks that direct and buffered writes not
+meet on one region at once, and two streams may write the same pages (a racer and the owner it
+races), so once a second stream starts, every write goes through the page cache.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class BlobFile:
                 raise
 
     def buffered_only(self) -> None:
-        """From now on every write goes through the page cache: Linux does not keep a page
-        coherent when one writer uses O_DIRECT and another the page cache at the same time."""
+        """From now on every write goes through the page cache (several writers may now meet
+        on one page, which Linux asks not to do with O_DIRECT and buffered writes at once)."""
         self._direct_allowed = False
 
     def close(self) -> None:
