@@ -1,12 +1,15 @@
 """How many streams a blob download runs: more while more raise the aggregate rate.
 
 Whatever the absolute rate, a link that caps each connection (a CDN edge) gets faster with every
-stream, and a link that is simply full does not. So the count starts at one, is multiplied while
-the last step paid off nearly in proportion, kept when it paid off a little, and dropped back
-when it did not; a failed step waits before trying again, longer each time. The sha256 hasher
-bounds what any step can gain (a pull cannot outrun its hash): a pull whose hasher is busy half
-the time never grows, since streams would only compete for the same cores and scatter the bytes
-the hasher wants in order, and one whose hasher is a third busy grows by two, not four.
+stream, and a link that is simply full does not. So the count starts at one and the first step
+goes as far as the hasher leaves room for (to the maximum when it is idle: a capped link then
+runs at full speed within half a second, and on a full link the extra streams are dropped after
+one measurement); later steps multiply by four while the last paid off nearly in proportion and
+by two when it paid off a little, and a step that did not pay is undone and waits before trying
+again, longer each time. The sha256 hasher bounds what any step can gain (a pull cannot outrun
+its hash): a pull whose hasher is busy half the time never grows, since streams would only
+compete for the same cores and scatter the bytes the hasher wants in order, and one whose
+hasher is a third busy grows by two.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 DEFAULT_STREAMS = 16  # Ollama's number of parts in flight
 MAX_STREAMS = 64  # the most `--streams` accepts
-MEASURE_S = 0.3  # a rate is compared over this long once every stream of a step has its bytes
+MEASURE_S = 0.2  # a rate is compared over this long once every stream of a step has its bytes
 SETTLE_TIMEOUT_S = 2.0  # judge a step anyway if its new streams have not all started by then
 CPU_BOUND_BUSY = 0.5  # the hasher busy this share of the time: the pull is CPU-bound
 PROPORTIONAL = 0.6  # a step that delivered this share of its ideal gain grows fast again
@@ -38,7 +41,7 @@ class StreamCount:
     def __init__(self, maximum: int, now: float) -> None:
         self.maximum = max(1, maximum)
         self.target = 1
-        self._factor = 4
+        self._factor = self.maximum
         self._step: _Step | None = None
         self._measured_since: float | None = None  # the count has received bytes since then
         self._hold_until = now

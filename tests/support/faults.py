@@ -182,8 +182,9 @@ class _RateLimiter:
 
     def piece_size(self, unlimited: int = _BUFFER) -> int:
         rate = self._rate
-        # About 20 sends a second keeps the flow smooth enough to stop it mid-blob.
-        return unlimited if rate is None else max(512, min(_BUFFER, int(rate / 20)))
+        # About 20 sends a second keeps the flow smooth enough to stop it mid-blob, and few
+        # enough that shaping 16 connections costs the proxy little.
+        return unlimited if rate is None else max(512, min(unlimited, int(rate / 20)))
 
     def acquire(self, n_bytes: int) -> None:
         with self._lock:
