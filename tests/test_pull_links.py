@@ -231,6 +231,7 @@ def test_sigkill_mid_steal_leaves_a_state_ollama_and_we_both_resume(
 
     # Ours, on the original, with the link open: only the remainder crosses the wire again.
     capped.set_profile(LinkProfile())
+    capped.wait_idle()  # the killed process's connections are gone
     capped.reset_counters()
     assert resume_through(capped, pushed, store) == gguf.size - saved
 

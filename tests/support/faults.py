@@ -329,6 +329,15 @@ class CuttingProxy:
             self._bytes_by_connection.clear()
             self._requests.clear()
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Block until no connection is open: a killed client's are gone, and nothing more
+        will be counted for them."""
+        deadline = time.monotonic() + timeout
+        while self.active_connections:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.active_connections} connections still open")
+            time.sleep(0.01)
+
     def wait_for_bytes(self, n_bytes: int, timeout: float = 10.0) -> None:
         """Block until at least `n_bytes` response bytes have gone to clients."""
         deadline = time.monotonic() + timeout
