@@ -11,6 +11,7 @@ from ecs_models.errors import EcsModelsError
 from ecs_models.gguf import GGUFError, GGUFInfo, NeedMoreBytes, read_gguf_info_bytes
 from ecs_models.manifest import Layer, Manifest
 from ecs_models.names import ModelName
+from ecs_models.rangeread import read_range
 from ecs_models.registry import RegistryClient
 
 FIRST_RANGE = 256 << 10
@@ -59,8 +60,14 @@ def fetch_remote_header(
 
     Each request asks only for bytes not fetched yet; the next range comes from what the parser
     says it needs (the rest of a string array or of the tensor table, estimated from the part
-    already seen), so the total stays close to the header's own size.
+    already seen), so the total stays close to the header's own size. The ranges are read with
+    the pull's engine (rangeread): retries, and more streams or a fresh connection on a slow
+    link.
     """
+    from ecs_models.blobdownload import fetch_settings
+    from ecs_models.transfer import PullOptions
+
+    settings = fetch_settings(PullOptions())
     started = time.monotonic()
     if manifest is None:
         manifest = Manifest.parse(registry.get_manifest(name))
@@ -75,7 +82,7 @@ def fetch_remote_header(
         while True:
             if want > len(buffer):
                 requests += 1
-                chunk = ranges.read(len(buffer), want - 1)
+                chunk = read_range(ranges, len(buffer), want - 1, settings=settings)
                 if not chunk:
                     raise GGUFError(
                         f"{name.host} sent no bytes of the model blob of {name.display}."

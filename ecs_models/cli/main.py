@@ -26,13 +26,14 @@ from ecs_models.cli.models import cmd_list
 from ecs_models.cli.pull import cmd_pull
 from ecs_models.cli.show import add_show_parser, cmd_show
 from ecs_models.cli.store import cmd_prune, cmd_rm, cmd_verify
-from ecs_models.cli.text import one_line, parse_rate, positive_int
+from ecs_models.cli.text import one_line, parse_rate, parse_streams, positive_int
 from ecs_models.commands import command_modules
 from ecs_models.errors import (
     EcsModelsError,
     OperationCancelledError,
     PullCancelledError,
 )
+from ecs_models.streamcount import DEFAULT_STREAMS, MAX_STREAMS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_rate,
         default=None,
         help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
+    )
+    pull.add_argument(
+        "--streams",
+        metavar="N",
+        type=parse_streams,
+        default=None,
+        help=f"most connections at once (1-{MAX_STREAMS}, default {DEFAULT_STREAMS}); "
+        "fewer run while more would not be faster",
     )
 
     listing = sub.add_parser("list", aliases=["ls"], parents=common, help="list installed models")

@@ -208,7 +208,10 @@ def _pull(
 def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
     from ecs_models.transfer import PullOptions
 
-    return PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
+    options = PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
+    if args.streams is not None:
+        options.streams = args.streams
+    return options
 
 
 # -- list and show -------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import math
 import re
 from typing import IO
 
+from ecs_models.streamcount import MAX_STREAMS
+
 
 def ollama_bytes(n: float) -> str:
     """Sizes exactly as Ollama's format.HumanBytes prints them: 85 MB, 4.7 GB, 512 B.
@@ -92,6 +94,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def parse_streams(text: str) -> int:
+    """A stream count for `--streams`: a whole number from 1 to MAX_STREAMS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of streams") from None
+    if not 1 <= value <= MAX_STREAMS:
+        raise argparse.ArgumentTypeError(f"the stream count must be from 1 to {MAX_STREAMS}")
     return value
 
 
