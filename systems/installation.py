@@ -125,14 +125,16 @@ class InstallationSystem(System):
                 task.queue_position = position
 
     def _submit(self, task: ModelInstallationTask) -> None:
+        limits = self.config.resource_limits
         options = PullOptions(
             insecure=task.insecure,
             max_rate=task.max_rate,
             default_host=self.settings.default_host,
+            streams=limits.download_streams,
             # Installs that would leave less than the configured headroom are refused up front.
-            disk_margin_bytes=self.config.resource_limits.min_free_disk,
-            # A request with its own max rate gets its own limiter, not the shared cap.
-            limiter=None if task.max_rate else self.shared_limiter,
+            disk_margin_bytes=limits.min_free_disk,
+            # A request's own max rate applies within the cap shared by all pulls.
+            limiter=self.shared_limiter,
         )
         task.started_at = time.monotonic()
         task.queue_position = 0

@@ -161,6 +161,7 @@ class UISystem(System):
         self._shown_status: tuple[object, ...] = ()
         self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
         self._captions: dict[int, tuple[PullState, str, float]] = {}
+        view.streams_menu.show(self.config.resource_limits.download_streams)
 
     def process(self, dt: float) -> None:
         panel_entities = esper.get_component(ModelManagerPanel)
@@ -205,6 +206,9 @@ class UISystem(System):
             pending, panel.pending_removal = panel.pending_removal, None
             if pending is not None and intent.confirmed:
                 esper.create_entity(ModelRemoveRequest(pending.model_names))
+        elif isinstance(intent, intents.StreamsChanged):
+            # Pulls that start from now on open at most this many connections.
+            self.config.resource_limits.download_streams = intent.count
 
     def _install(self, panel: ModelManagerPanel, text: str) -> None:
         esper.create_entity(ModelInstallRequest(text.strip(), insecure=self.settings.insecure))

@@ -17,6 +17,7 @@ import pytest
 from support.faults import (
     CuttingProxy,
     HasHost,
+    LinkProfile,
     ProxyFactory,
     SmallFilesystemFactory,
     small_filesystem,
@@ -113,11 +114,14 @@ def proxy(registry: RegistryServer) -> Iterator[CuttingProxy]:
 
 @pytest.fixture
 def proxy_factory() -> Iterator[ProxyFactory]:
-    """`proxy_factory(upstream, rate=None) -> CuttingProxy`, started; closed after the test."""
+    """`proxy_factory(upstream, rate=None, profile=None) -> CuttingProxy`, started; closed after
+    the test."""
     made: list[CuttingProxy] = []
 
-    def make(upstream: str | HasHost, *, rate: float | None = None) -> CuttingProxy:
-        cutting_proxy = CuttingProxy(upstream, rate=rate).start()
+    def make(
+        upstream: str | HasHost, *, rate: float | None = None, profile: LinkProfile | None = None
+    ) -> CuttingProxy:
+        cutting_proxy = CuttingProxy(upstream, rate=rate, profile=profile).start()
         made.append(cutting_proxy)
         return cutting_proxy
 

@@ -28,7 +28,7 @@ def feed(pipe: ChunkPipeline, data: bytes, reported: list[tuple[int, int]]) -> N
     offset = 0
     while offset < len(data):
         buffer = pipe.take_buffer()
-        end = ChunkPipeline.chunk_end(offset, len(data))
+        end = pipe.chunk_end(offset, len(data))
         buffer[: end - offset] = data[offset:end]
         pipe.submit(buffer, offset, end - offset, functools.partial(record, reported, offset))
         offset = end
@@ -119,3 +119,24 @@ def test_part_records_are_rewritten_in_place_and_stay_readable(tmp_path: Path) -
     save_part(partial, part)
     parts = load_parts(partial, 10_000_000)
     assert parts is not None and parts[0].completed == 0
+
+
+def test_offers_racing_the_read_back_hash_every_byte_once(tmp_path: Path) -> None:
+    # A file already on disk, read back by the hasher's thread while chunks of it are offered
+    # from memory as fast as they are taken: whoever moves the prefix on, and however far one
+    # offer takes it past what the read-back was working on, no byte counts twice.
+    total = 80 * MIB
+    data = os.urandom(total)
+    path = tmp_path / "blob-partial"
+    path.write_bytes(data)
+    expected = "sha256:" + hashlib.sha256(data).hexdigest()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with memoryview(data) as view:
+            for size in (3 * MIB, 5 * MIB, 7 * MIB) * 3:
+                hasher = PrefixHasher(fd, total, lambda: total)
+                while (position := hasher.position) < total:
+                    hasher.offer(position, view[position : position + size])
+                assert hasher.finish() == expected
+    finally:
+        os.close(fd)

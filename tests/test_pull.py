@@ -150,6 +150,7 @@ def test_resume_after_sigkill_fetches_only_the_remainder(
     assert saved > 0
 
     slow.set_rate(None)
+    slow.wait_idle()  # the killed process's connections are gone
     slow.reset_counters()
     pull_model(name, store, options=FAST)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from ecs_models.runtime.model_cache import ModelCache
+from ecs_models.transfer.streamcount import DEFAULT_STREAMS
 
 if TYPE_CHECKING:
     from ecs_models.gguf.reader import GGUFInfo
@@ -25,6 +26,9 @@ class ResourceLimits:
 
     max_concurrent_downloads: int = 2
     bandwidth_cap: float | None = None  # bytes/s shared by every running pull; None = unlimited
+    # Most connections one download opens at once (`pull --streams`); fewer run while more
+    # would not be faster.
+    download_streams: int = DEFAULT_STREAMS
     min_free_disk: int = 1 << 30
     # The disk gauge warns below this much free space; None lets disk.DiskLimits pick it.
     warn_free_disk: int | None = None

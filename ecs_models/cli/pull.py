@@ -22,7 +22,7 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
-from ecs_models.cli.text import bar, bar_chars, is_tty, parse_rate
+from ecs_models.cli.text import bar, bar_chars, is_tty, parse_rate, parse_streams
 from ecs_models.errors import (
     EcsModelsError,
     PullCancelledError,
@@ -30,6 +30,7 @@ from ecs_models.errors import (
 )
 from ecs_models.formatting import human_eta, ollama_bytes
 from ecs_models.transfer.progress import ProgressEvent
+from ecs_models.transfer.streamcount import DEFAULT_STREAMS, MAX_STREAMS
 
 if TYPE_CHECKING:
     from ecs_models.transfer.pull import PullOptions
@@ -162,6 +163,14 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         default=None,
         help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
     )
+    pull.add_argument(
+        "--streams",
+        metavar="N",
+        type=parse_streams,
+        default=None,
+        help=f"most connections at once (1-{MAX_STREAMS}, default {DEFAULT_STREAMS}); "
+        "fewer run while more would not be faster",
+    )
     pull.set_defaults(handler=cmd_pull)
 
 
@@ -222,4 +231,7 @@ def _pull(
 def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
     from ecs_models.transfer.pull import PullOptions
 
-    return PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
+    options = PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
+    if args.streams is not None:
+        options.streams = args.streams
+    return options

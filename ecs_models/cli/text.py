@@ -7,6 +7,8 @@ import math
 import re
 from typing import IO
 
+from ecs_models.transfer.streamcount import MAX_STREAMS
+
 _RATE_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])(i)?)?b?(?:/s|ps)?\s*", re.IGNORECASE)
 _RATE_SCALE = {"k": 1, "m": 2, "g": 3, "t": 4}
 
@@ -38,6 +40,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def parse_streams(text: str) -> int:
+    """A stream count for `--streams`: a whole number from 1 to MAX_STREAMS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of streams") from None
+    if not 1 <= value <= MAX_STREAMS:
+        raise argparse.ArgumentTypeError(f"the stream count must be from 1 to {MAX_STREAMS}")
     return value
 
 

@@ -12,6 +12,7 @@ from ecs_models.names import ModelName
 from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.blobrange import BlobRanges
 from ecs_models.registry.client import RegistryClient
+from ecs_models.transfer.rangeread import read_range
 
 FIRST_RANGE = 256 << 10
 MIN_STEP = 512  # the parser's own estimate of the rest decides; this only rules out a crawl
@@ -59,8 +60,14 @@ def fetch_remote_header(
 
     Each request asks only for bytes not fetched yet; the next range comes from what the parser
     says it needs (the rest of a string array or of the tensor table, estimated from the part
-    already seen), so the total stays close to the header's own size.
+    already seen), so the total stays close to the header's own size. The ranges are read with
+    the pull's engine (rangeread): retries, and more streams or a fresh connection on a slow
+    link.
     """
+    from ecs_models.transfer.blobdownload import fetch_settings
+    from ecs_models.transfer.pull import PullOptions
+
+    settings = fetch_settings(PullOptions())
     started = time.monotonic()
     if manifest is None:
         manifest = Manifest.parse(registry.get_manifest(name))
@@ -75,7 +82,7 @@ def fetch_remote_header(
         while True:
             if want > len(buffer):
                 requests += 1
-                chunk = ranges.read(len(buffer), want - 1)
+                chunk = read_range(ranges, len(buffer), want - 1, settings=settings)
                 if not chunk:
                     raise GGUFError(
                         f"{name.host} sent no bytes of the model blob of {name.display}."

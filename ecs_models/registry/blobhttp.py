@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import re
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -43,11 +44,22 @@ class ConnectionPool:
         self._verify_tls = verify_tls
         self._tls: ssl.SSLContext | None = None  # built on the first https connection
 
-    def get(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+    def get(
+        self, scheme: str, host: str, port: int, *, fresh: bool = False
+    ) -> http.client.HTTPConnection:
+        """An idle connection to the origin, or a new one. `fresh` always opens a new one (a
+        slow connection's replacement should land elsewhere) and closes the idle ones first, so
+        replacing never leaves more connections open than there are streams."""
         with self._lock:
             idle = self._idle.get((scheme, host, port))
-            if idle:
-                return idle.pop()
+            if fresh and idle:
+                stale, idle[:] = list(idle), []
+            else:
+                stale = []
+                if idle:
+                    return idle.pop()
+        for conn in stale:
+            conn.close()
         if scheme == "https":
             with self._lock:
                 if self._tls is None:
@@ -93,12 +105,20 @@ class RangeResponse:
         self.remaining = length
 
     def readinto(self, buffer: memoryview) -> int:
-        """Read up to len(buffer) bytes; 0 only at the end. Raises StallError on a timeout."""
+        """Read what has arrived, up to len(buffer) bytes, waiting for at least one; 0 only at
+        the end. Raises StallError on a timeout."""
         if self.remaining <= 0:
             return 0
         view = buffer[: min(len(buffer), self.remaining)]
+        response = self._response
         try:
-            count = self._response.readinto(view)
+            if response.chunked or response.length is None:
+                count = response.readinto(view)
+            else:
+                # One socket read, not as many as it takes to fill the buffer (readinto): a
+                # crawling connection reports its bytes, and notices an interrupt, as they come.
+                count = response.fp.readinto1(view[: response.length])
+                response.length -= count
         except TimeoutError as exc:
             raise StallError("No data arrived within the stall timeout.", retryable=True) from exc
         if count == 0:
@@ -106,6 +126,14 @@ class RangeResponse:
         self.remaining -= count
         self.position += count
         return count
+
+    def interrupt(self) -> None:
+        """Wake a thread blocked reading this response (from another thread): it sees the
+        connection end. The reading thread still closes it."""
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self, *, reusable: bool) -> None:
         if reusable and self.remaining == 0 and not self._response.will_close:
@@ -134,13 +162,15 @@ def open_range(
     end: int,
     *,
     auth_netloc: str,
+    fresh: bool = False,
 ) -> tuple[RangeResponse | None, http.client.HTTPResponse | None, str]:
     """GET bytes [start, end] of `url`, following redirects.
 
     Authorization is sent only to `auth_netloc` (the registry), never to a redirect target on
     another host such as a CDN's pre-signed URL. Returns (body, None, final_url) on success, or
     (None, error_response, final_url) for a status the caller must judge (401, 404, 5xx...).
-    A 200 to a range that does not start at 0 raises RangeNotSupportedError.
+    A 200 to a range that does not start at 0 raises RangeNotSupportedError. `fresh` asks for
+    a new connection rather than an idle one (ConnectionPool.get).
     """
     first_scheme = urllib.parse.urlsplit(url).scheme
     for _hop in range(6):
@@ -158,7 +188,7 @@ def open_range(
         if parts.netloc.lower() == auth_netloc and scheme in (first_scheme, "https"):
             send.update(headers)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn = pool.get(*origin)
+        conn = pool.get(*origin, fresh=fresh)
         try:
             response = _send(conn, path, send)
         except (OSError, http.client.HTTPException):

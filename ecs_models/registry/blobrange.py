@@ -30,8 +30,9 @@ class BlobRanges:
         self.registry_netloc = urllib.parse.urlsplit(self.registry_url).netloc.lower()
         self.resolved_url: str | None = None
 
-    def open(self, start: int, end: int) -> RangeResponse:
-        """An open body for bytes [start, end] (inclusive) of the blob."""
+    def open(self, start: int, end: int, *, fresh: bool = False) -> RangeResponse:
+        """An open body for bytes [start, end] (inclusive) of the blob; `fresh` on a new
+        connection rather than an idle one."""
         short = self.digest.removeprefix("sha256:")[:12]
         for _attempt in range(2):
             url = self.resolved_url or self.registry_url
@@ -42,6 +43,7 @@ class BlobRanges:
                 start,
                 end,
                 auth_netloc=self.registry_netloc,
+                fresh=fresh,
             )
             if body is not None:
                 if final_url != self.registry_url:
@@ -65,14 +67,3 @@ class BlobRanges:
                 retryable=status in _RETRYABLE_STATUS,
             )
         raise RegistryError(f"{self.name.host} refused access to blob {short}.")
-
-    def read(self, start: int, end: int) -> bytes:
-        """Bytes [start, end] (inclusive) of the blob, fewer only when the blob ends first."""
-        out = bytearray(end - start + 1)
-        view = memoryview(out)
-        filled = 0
-        with self.open(start, end) as body:
-            while body.remaining:
-                filled += body.readinto(view[filled:])
-        del view
-        return bytes(out[:filled])

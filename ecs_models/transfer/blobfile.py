@@ -5,7 +5,9 @@ the kernel's writeback threads: on this project's 2-core machine that copy cost 
 receiving the bytes, CPU a verified pull needs for sha256. O_DIRECT hands the (page-aligned)
 buffer to the device instead. Unaligned pieces (a part's ragged edges, the blob's tail, bytes
 saved after a cut connection) and filesystems without O_DIRECT (tmpfs on older kernels) use the
-buffered descriptor; both see the same file, and the kernel keeps them coherent.
+buffered descriptor; both see the same file. Linux asks that direct and buffered writes not
+meet on one region at once, and two streams may write the same pages (a racer and the owner it
+races), so once a second stream starts, every write goes through the page cache.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class BlobFile:
     def __init__(self, path: Path, total: int) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._direct_fd = -1
+        self._direct_allowed = True
         try:
             if os.fstat(self.fd).st_size != total:
                 os.ftruncate(self.fd, total)
@@ -31,14 +34,17 @@ class BlobFile:
             self.close()
             raise
 
-    def write_at(self, data: memoryview, offset: int) -> None:
-        """Write all of `data` at `offset`. Direct writes need `data` to start page-aligned."""
+    def write_at(self, data: memoryview, offset: int, *, direct: bool = True) -> None:
+        """Write all of `data` at `offset`. Direct writes need `data` to start page-aligned;
+        `direct=False` keeps the bytes in the page cache for someone about to read them."""
         written = 0
         size = len(data)
         while written < size:
             fd = self.fd
             if (
-                self._direct_fd >= 0
+                direct
+                and self._direct_allowed
+                and self._direct_fd >= 0
                 and (offset + written) % ALIGN == 0
                 and (size - written) % ALIGN == 0
             ):
@@ -51,6 +57,11 @@ class BlobFile:
                     self._close_direct()
                     continue
                 raise
+
+    def buffered_only(self) -> None:
+        """From now on every write goes through the page cache (several writers may now meet
+        on one page, which Linux asks not to do with O_DIRECT and buffered writes at once)."""
+        self._direct_allowed = False
 
     def close(self) -> None:
         self._close_direct()

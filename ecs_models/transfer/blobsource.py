@@ -10,13 +10,15 @@ from typing import Protocol
 from ecs_models.errors import RegistryError
 from ecs_models.manifest import Layer
 from ecs_models.names import ModelName
-from ecs_models.registry.blobhttp import ConnectionPool, RangeResponse
+from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.blobrange import BlobRanges
 from ecs_models.registry.client import RegistryClient
+from ecs_models.transfer.rangefetch import FetchSettings
+from ecs_models.transfer.rangerelay import BlobRelay
 
 # Progress is reported (and a stalled peer noticed) at least this often within one request body.
 PIECE = 4 << 20
-# The one buffer a registry-to-registry copy holds per stream: the copy never holds a blob.
+# The most a registry-to-registry copy hands to the destination's socket at once.
 RELAY_BUFFER = 1 << 20
 
 
@@ -29,6 +31,9 @@ class BlobSource(Protocol):
     def send(
         self, sock: socket.socket, offset: int, count: int, on_bytes: Callable[[int], None]
     ) -> None: ...
+
+    def close(self) -> None:
+        """Let go of whatever the source holds (a relay's fetch)."""
 
 
 class FileBlobSource:
@@ -57,18 +62,30 @@ class FileBlobSource:
                 position += sent
                 on_bytes(sent)
 
+    def close(self) -> None:
+        pass
+
 
 class RegistryBlobSource:
-    """A blob read from a registry with ranged GETs and relayed through one bounded buffer."""
+    """A blob read from a registry by the pull's range engine, relayed through a bounded window
+    (rangerelay): several streams on a source that caps each connection, never the whole blob
+    in memory."""
 
     def __init__(
-        self, client: RegistryClient, pool: ConnectionPool, name: ModelName, layer: Layer
+        self,
+        client: RegistryClient,
+        pool: ConnectionPool,
+        name: ModelName,
+        layer: Layer,
+        settings: FetchSettings,
     ) -> None:
         self.client = client
         self.pool = pool
         self.name = name
         self.layer = layer
         self.ranges = BlobRanges(client, pool, name, layer.digest)
+        self.settings = settings
+        self._relay: BlobRelay | None = None
 
     @property
     def origin(self) -> str:
@@ -79,15 +96,28 @@ class RegistryBlobSource:
     ) -> None:
         if count == 0:
             return
-        buffer = bytearray(min(RELAY_BUFFER, count))
-        view = memoryview(buffer)
-        with self._open(offset, offset + count - 1) as body:
-            left = count
-            while left > 0:
-                got = body.readinto(view[: min(len(view), left)])
-                sock.sendall(view[:got])
-                left -= got
-                on_bytes(got)
+        relay = self._relay_at(offset)
+        left = count
+        while left > 0:
+            view = relay.read(min(RELAY_BUFFER, left))
+            got = len(view)
+            try:
+                sock.sendall(view)
+            finally:
+                view.release()
+            relay.consumed(got)
+            left -= got
+            on_bytes(got)
 
-    def _open(self, start: int, end: int) -> RangeResponse:
-        return self.ranges.open(start, end)
+    def close(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+
+    def _relay_at(self, offset: int) -> BlobRelay:
+        """The running relay if the upload continues where it stands, else a new one there (an
+        upload resumed at the registry's offset may go back)."""
+        if self._relay is None or self._relay.position != offset:
+            self.close()
+            self._relay = BlobRelay(self.ranges, offset, self.layer.size, self.settings)
+        return self._relay

@@ -6,6 +6,10 @@ fills page-aligned buffers from the socket and hands each one to a hash thread (
 the blob's PrefixHasher from memory) and a write thread (BlobFile, O_DIRECT where possible).
 A buffer returns to the pool when both are done with it. Chunks are reported written strictly
 in order, so a part's `completed` count never covers a byte that is not on disk.
+
+Only chunks the hasher takes from memory are written with O_DIRECT. The others (a stream
+working ahead of the hashed prefix) go through the page cache, where the hasher reads them
+back when the prefix reaches them, instead of from the disk.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from ecs_models.transfer.hashing import PrefixHasher
 
 CHUNK = 2 << 20
 DEPTH = 4  # buffers per stream: 8 MiB of memory, enough to keep all three stages busy
+# Streams added on slow links each hold less: 16 streams must stay far below 150 MB of RSS.
+SMALL_CHUNK = 1 << 20
+SMALL_DEPTH = 3
 
 
 @dataclass(slots=True)
@@ -29,6 +36,7 @@ class _Chunk:
     offset: int
     length: int
     written: Callable[[int], None]
+    direct: bool
     stages_left: int = 2
     failed: bool = False
 
@@ -36,9 +44,14 @@ class _Chunk:
 class ChunkPipeline:
     """Hash-and-write workers for one stream; each chunk's `written` callback runs in order."""
 
-    def __init__(self, blob: BlobFile, hasher: PrefixHasher) -> None:
+    def __init__(
+        self, blob: BlobFile, hasher: PrefixHasher, *, chunk: int = CHUNK, depth: int = DEPTH
+    ) -> None:
         self._blob = blob
         self._hasher = hasher
+        self.chunk = chunk
+        self._depth = depth
+        self._in_order_end = -1  # where this stream's last chunk that continued the prefix ended
         self._free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
         self._allocated = 0
         self._to_hash: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
@@ -55,22 +68,22 @@ class ChunkPipeline:
         for thread in self._threads:
             thread.start()
 
-    @staticmethod
-    def chunk_end(offset: int, end: int) -> int:
-        """Where a chunk starting at `offset` stops: CHUNK long, ending on an aligned offset."""
-        return min(end, offset - offset % ALIGN + CHUNK)
+    def chunk_end(self, offset: int, end: int) -> int:
+        """Where a chunk starting at `offset` stops: `chunk` long, ending on an aligned offset."""
+        return min(end, offset - offset % ALIGN + self.chunk)
 
     @property
     def error(self) -> OSError | None:
         """The write error that stopped this pipeline, if any."""
         return self._error
 
-    def take_buffer(self) -> mmap.mmap:
-        """A free buffer of CHUNK bytes; waits while all DEPTH are in use."""
+    def take_buffer(self, offset: int = 0, length: int = 0) -> mmap.mmap:
+        """A free buffer of `chunk` bytes (whatever the chunk's place and length); waits while
+        all `depth` are in use."""
         with self._lock:
-            if self._allocated < DEPTH and self._free.empty():
+            if self._allocated < self._depth and self._free.empty():
                 self._allocated += 1
-                return mmap.mmap(-1, CHUNK)
+                return mmap.mmap(-1, self.chunk)
         return self._free.get()
 
     def give_back(self, buffer: mmap.mmap) -> None:
@@ -84,7 +97,10 @@ class ChunkPipeline:
 
         `written(length)` is called once the chunk is on disk, after every earlier chunk's.
         """
-        chunk = _Chunk(buffer, offset, length, written)
+        # Guessed now, without waiting for the hasher: a wrong guess costs speed, never bytes.
+        in_order = offset in (self._hasher.position, self._in_order_end)
+        self._in_order_end = offset + length if in_order else -1
+        chunk = _Chunk(buffer, offset, length, written, direct=in_order)
         with self._lock:
             self._in_flight += 1
         self._to_hash.put(chunk)
@@ -120,7 +136,7 @@ class ChunkPipeline:
             if self._error is None:
                 try:
                     with memoryview(chunk.buffer) as view:
-                        self._blob.write_at(view[: chunk.length], chunk.offset)
+                        self._blob.write_at(view[: chunk.length], chunk.offset, direct=chunk.direct)
                 except OSError as exc:
                     self._error = exc
             # After a failure later chunks are dropped, so `completed` stays contiguous.

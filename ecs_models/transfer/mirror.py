@@ -12,8 +12,10 @@ from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.client import RegistryClient
 from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.blobdownload import fetch_settings
 from ecs_models.transfer.blobsource import BlobSource, FileBlobSource, RegistryBlobSource
 from ecs_models.transfer.progress import PullProgress, PullState
+from ecs_models.transfer.pull import PullOptions
 from ecs_models.transfer.push import (
     HINTS_FILE_NAME,
     MountHints,
@@ -130,21 +132,24 @@ def mirror_model(
 
     An installed model goes from the store (its manifest bytes are the registry's); otherwise
     the manifest comes from the source registry and each blob the store lacks is relayed
-    registry to registry through one bounded buffer.
+    registry to registry through a bounded window, fetched like a pull (rangerelay).
     """
     progress.set_state(PullState.RESOLVING, "retrieving manifest")
     pool = ConnectionPool(timeout=options.timeout, verify_tls=not registry.insecure)
+    settings = fetch_settings(PullOptions(insecure=registry.insecure))
+    sources: dict[str, BlobSource] = {}
     try:
         try:
             raw = store.resolve(job.source).manifest.raw
         except ModelNotFoundError:
             raw = registry.get_manifest(job.source)
-        sources: dict[str, BlobSource] = {}
         for layer in unique_blobs(Manifest.parse(raw)):
             if store.has_blob(layer):
                 sources[layer.digest] = FileBlobSource(store.blob_path(layer.digest))
             else:
-                sources[layer.digest] = RegistryBlobSource(registry, pool, job.source, layer)
+                sources[layer.digest] = RegistryBlobSource(
+                    registry, pool, job.source, layer, settings
+                )
     except EcsModelsError as exc:
         pool.close()
         progress.fail(str(exc))
@@ -164,4 +169,6 @@ def mirror_model(
             session_dir=store.state_dir / "pushes",
         )
     finally:
+        for source in sources.values():
+            source.close()
         pool.close()

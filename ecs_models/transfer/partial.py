@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -62,7 +63,10 @@ def part_path(partial: Path, n: int) -> Path:
 def load_parts(partial: Path, total: int) -> list[Part] | None:
     """Parts from `-partial-N` files (ours or Ollama's), or None when absent or inconsistent.
 
-    Go's JSON decoding ignores key case, so Ollama may have written any capitalisation.
+    Go's JSON decoding ignores key case, so Ollama may have written any capitalisation. The
+    numbers must be 0..n-1 (Ollama deletes the files by index when it finishes) and the parts
+    must tile the blob, except for the one state a split leaves when it is interrupted between
+    its two writes (see `split_part`), which is repaired here; the caller saves the result.
     """
     parts: list[Part] = []
     for path in partial.parent.glob(partial.name + "-*"):
@@ -74,12 +78,13 @@ def load_parts(partial: Path, total: int) -> list[Part] | None:
             part = Part(int(doc["n"]), int(doc["offset"]), int(doc["size"]), int(doc["completed"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        if part.size < 0 or not 0 <= part.completed <= part.size:
+        if part.n != int(suffix) or part.size < 0 or not 0 <= part.completed <= part.size:
             return None
         parts.append(part)
-    if not parts:
+    if not parts or sorted(p.n for p in parts) != list(range(len(parts))):
         return None
-    parts.sort(key=lambda p: p.offset)
+    parts.sort(key=lambda p: (p.offset, -p.size))
+    _repair_interrupted_split(parts)
     expected = 0
     for part in parts:
         if part.offset != expected:
@@ -88,6 +93,42 @@ def load_parts(partial: Path, total: int) -> list[Part] | None:
     if expected != total:
         return None
     return parts
+
+
+def _repair_interrupted_split(parts: list[Part]) -> None:
+    """Undo the overlap a split leaves when it was killed after writing only its new part.
+
+    The new (highest-numbered so far) part then covers the tail of the part it was cut from,
+    which still has its old size: shrink the old one back to where the new one starts.
+    """
+    for left, right in itertools.pairwise(parts):
+        if left.offset < right.offset < left.end == right.end and right.n > left.n:
+            if left.offset + left.completed > right.offset:
+                return  # not a split's shape: leave it for the tiling check to refuse
+            left.size = right.offset - left.offset
+
+
+def split_part(partial: Path | None, parts: list[Part], part: Part, at: int) -> Part:
+    """Cut `part` at offset `at`: it keeps [offset, at), a new part numbered len(parts) takes
+    [at, end). Appends the new part to `parts` and records both on disk (unless `partial` is
+    None: a fetch into memory keeps no state).
+
+    Ollama's state has no way to change two files at once, so the order is chosen to leave
+    something resumable at every instant: the new part is written first (a kill right then
+    leaves an overlap that `load_parts` repairs), the old part's smaller size second. Between
+    those two writes Ollama itself would count the tail twice and end in a digest mismatch;
+    the window is two small writes long.
+    """
+    if not part.offset + part.completed <= at < part.end:
+        raise ValueError(f"cannot split part {part.n} at {at}")
+    tail = Part(len(parts), at, part.end - at)
+    if partial is not None:
+        save_part(partial, tail)
+    part.size = at - part.offset
+    if partial is not None:
+        save_part(partial, part)
+    parts.append(tail)
+    return tail
 
 
 def save_part(partial: Path, part: Part) -> None:

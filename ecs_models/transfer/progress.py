@@ -85,8 +85,12 @@ class PullSnapshot:
         return min(1.0, self.completed / self.total) if self.total > 0 else 0.0
 
 
-# Speed is averaged over this many seconds: long enough to be steady, short enough to react.
-_RATE_WINDOW_S = 3.0
+# Speed is averaged over the last half of the pull so far, within these bounds: steady once a
+# pull has run a while (streams joining, stragglers replaced and raced ranges do not make it
+# jump), yet quick to show a pull that has just started or stopped.
+_RATE_WINDOW_MIN_S = 3.0
+_RATE_WINDOW_MAX_S = 60.0
+_SAMPLE_EVERY_S = 0.1
 
 
 @dataclass(slots=True)
@@ -112,6 +116,7 @@ class PullProgress:
     _status: str = "queued"
     _layers: dict[str, _Layer] = field(default_factory=dict)
     _samples: deque[tuple[float, int]] = field(default_factory=deque)
+    _first_sample: float | None = None
     _transferred: int = 0
     _error: str | None = None
     _version: int = 0
@@ -150,9 +155,7 @@ class PullProgress:
             layer = self._layers[digest]
             layer.completed = min(layer.total, layer.completed + nbytes)
             self._transferred += nbytes
-            self._samples.append((now, self._transferred))
-            while self._samples and now - self._samples[0][0] > _RATE_WINDOW_S:
-                self._samples.popleft()
+            self._sample_locked(now)
             self._version += 1
 
     def emit_layer(self, digest: str, status: str | None = None) -> None:
@@ -241,6 +244,18 @@ class PullProgress:
             eta_seconds=eta,
             error=error,
         )
+
+    def _sample_locked(self, now: float) -> None:
+        samples = self._samples
+        if self._first_sample is None:
+            self._first_sample = now
+        if len(samples) >= 2 and now - samples[-2][0] < _SAMPLE_EVERY_S:
+            samples[-1] = (now, self._transferred)  # at most ten samples a second are kept
+        else:
+            samples.append((now, self._transferred))
+        window = min(_RATE_WINDOW_MAX_S, max(_RATE_WINDOW_MIN_S, (now - self._first_sample) / 2))
+        while len(samples) > 2 and now - samples[1][0] >= window:
+            samples.popleft()
 
     def _rate_locked(self) -> float:
         if len(self._samples) < 2:

@@ -9,11 +9,16 @@ from ecs_models.errors import PullCancelledError
 
 
 class RateLimiter:
-    """Grants byte budgets at `bytes_per_second`; bursts are limited to a tenth of a second."""
+    """Grants byte budgets at `bytes_per_second`; bursts are limited to a tenth of a second.
 
-    def __init__(self, bytes_per_second: float) -> None:
+    With a `parent` (the cap shared by all pulls) a budget must come from both, so a pull with
+    a cap of its own still counts against the shared one.
+    """
+
+    def __init__(self, bytes_per_second: float, *, parent: RateLimiter | None = None) -> None:
         if bytes_per_second <= 0:
             raise ValueError("bytes_per_second must be positive")
+        self.parent = parent
         self.rate = float(bytes_per_second)
         self.burst = max(16 * 1024, self.rate / 10)
         self._tokens = self.burst
@@ -22,6 +27,20 @@ class RateLimiter:
 
     def take(self, wanted: int, cancel: threading.Event | None = None) -> int:
         """Wait until some budget is available and return how many bytes (1..wanted) to read."""
+        granted = self._take_own(wanted, cancel)
+        if self.parent is not None:
+            allowed = self.parent.take(granted, cancel)
+            self._refund_own(granted - allowed)
+            granted = allowed
+        return granted
+
+    def refund(self, unused: int) -> None:
+        """Give back budget a read did not use (the socket returned fewer bytes)."""
+        self._refund_own(unused)
+        if self.parent is not None:
+            self.parent.refund(unused)
+
+    def _take_own(self, wanted: int, cancel: threading.Event | None) -> int:
         while True:
             with self._lock:
                 now = time.monotonic()
@@ -38,8 +57,7 @@ class RateLimiter:
             else:
                 time.sleep(min(wait, 0.25))
 
-    def refund(self, unused: int) -> None:
-        """Give back budget a read did not use (the socket returned fewer bytes)."""
+    def _refund_own(self, unused: int) -> None:
         if unused > 0:
             with self._lock:
                 self._tokens = min(self.burst, self._tokens + unused)

@@ -3,6 +3,7 @@
 from support.faults import (
     CuttingProxy,
     HasHost,
+    LinkProfile,
     ProxiedRequest,
     ProxyFactory,
     SmallFilesystemFactory,
@@ -51,6 +52,7 @@ __all__ = [
     "GGUFFactory",
     "HasHost",
     "LayerSpec",
+    "LinkProfile",
     "ProxiedRequest",
     "ProxyFactory",
     "PushedModel",

@@ -1,7 +1,8 @@
-"""Real faults for tests: a TCP proxy that cuts, stalls or throttles, tiny filesystems, bad bytes."""
+"""Real faults for tests: a TCP proxy that cuts, stalls or shapes links, tiny filesystems, bad bytes."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -26,6 +27,7 @@ SmallFilesystemFactory = Callable[[int], Path]
 """Type of the `small_fs` fixture: size in bytes -> mount point of a fresh tmpfs."""
 
 _BUFFER = 64 * 1024
+_PIPE = 1 << 20  # response bytes move upstream -> pipe -> client with splice, up to this at once
 _MAX_HEAD = 64 * 1024
 _DRAIN_TIMEOUT_S = 2.0
 
@@ -51,6 +53,31 @@ class ProxiedRequest:
         return self.headers.get("range")
 
 
+@dataclass(frozen=True)
+class LinkProfile:
+    """How the proxy shapes each connection, the way a CDN edge treats connections one by one.
+
+    `rate` caps every connection on its own; with `slow_after`, every connection falls to
+    `slow_rate` once it has sent that many response bytes; `latency` seconds pass before each
+    request goes on. Stragglers are counted among the connections that ask for a blob (so a
+    client's manifest connection does not shift them), from 0 at `set_profile`: blob connection
+    k with (k + 1) % `slow_every` == 0 is held to `slow_rate`, or k % `slow_every` == 0 with
+    `slow_first` (the very first one crawls).
+    """
+
+    rate: float | None = None
+    slow_every: int = 0
+    slow_rate: float = 1_000_000
+    slow_after: int | None = None
+    latency: float = 0.0
+    slow_first: bool = False
+
+    def straggles(self, blob_connection: int) -> bool:
+        if not self.slow_every:
+            return False
+        return (blob_connection + (0 if self.slow_first else 1)) % self.slow_every == 0
+
+
 @dataclass
 class _Fault:
     kind: Literal["cut", "stall"]
@@ -70,6 +97,12 @@ class _Connection:
     wake: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     threads_left: int = 2
+    shaper: _RateLimiter | None = None  # this connection's own cap, from the link profile
+    slow_after: int | None = None
+    slow_rate: float | None = None
+    latency: float = 0.0
+    carries_blobs: bool = False
+    client_done: bool = False  # the client closed its end
 
 
 class _RequestParser:
@@ -82,9 +115,11 @@ class _RequestParser:
         self._body_left = 0
         self._gave_up = False
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> int:
+        """Take the next bytes from the client; returns how many request heads they ended."""
+        heads = 0
         if self._gave_up:
-            return
+            return heads
         view = memoryview(data)
         while view:
             if self._body_left:
@@ -98,14 +133,16 @@ class _RequestParser:
             if end < 0:
                 if len(self._buffer) > _MAX_HEAD:
                     self._gave_up = True
-                return
+                return heads
             head = bytes(self._buffer[:end]).decode("latin-1")
             rest = bytes(self._buffer[end + 4 :])
             self._buffer.clear()
             self._parse_head(head)
+            heads += 1
             if self._gave_up:
-                return
+                return heads
             view = memoryview(rest)
+        return heads
 
     def _parse_head(self, head: str) -> None:
         request_line, *header_lines = head.split("\r\n")
@@ -143,10 +180,11 @@ class _RateLimiter:
             self._rate = rate
             self._next = time.monotonic()
 
-    def piece_size(self) -> int:
+    def piece_size(self, unlimited: int = _BUFFER) -> int:
         rate = self._rate
-        # About 20 sends a second keeps the flow smooth enough to stop it mid-blob.
-        return _BUFFER if rate is None else max(512, min(_BUFFER, int(rate / 20)))
+        # About 20 sends a second keeps the flow smooth enough to stop it mid-blob, and few
+        # enough that shaping 16 connections costs the proxy little.
+        return unlimited if rate is None else max(512, min(unlimited, int(rate / 20)))
 
     def acquire(self, n_bytes: int) -> None:
         with self._lock:
@@ -166,11 +204,21 @@ class CuttingProxy:
     Faults apply to whole TCP connections, in the order connections are accepted:
     `cut_after(n)` resets the next connection once it has forwarded n response bytes (counting
     every response on a keep-alive connection), `stall_after(n)` stops forwarding but keeps the
-    socket open, `rate` throttles all response bytes. Counters let a test prove how much was
-    fetched: `bytes_to_client`, `connections`, `cuts`, `requests`.
+    socket open, `rate` throttles all response bytes together, and a `LinkProfile` shapes each
+    connection on its own (`set_profile`). Counters let a test prove how much was fetched:
+    `bytes_to_client`, `connections`, `cuts`, `requests`, `peak_blob_connections`.
+
+    Response bytes go upstream -> pipe -> client with splice(2), so the proxy costs little CPU
+    and is not what limits an unshaped link.
     """
 
-    def __init__(self, upstream: str | HasHost, *, rate: float | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str | HasHost,
+        *,
+        rate: float | None = None,
+        profile: LinkProfile | None = None,
+    ) -> None:
         upstream_host = upstream if isinstance(upstream, str) else upstream.host
         host, _, port = upstream_host.removeprefix("http://").rstrip("/").rpartition(":")
         self._upstream = (host, int(port))
@@ -187,6 +235,11 @@ class CuttingProxy:
         self._bytes_to_client = 0
         self._bytes_to_server = 0
         self._cuts = 0
+        self._profile = profile or LinkProfile()
+        self._profiled = 0  # blob connections since the profile was set
+        self._stragglers: set[int] = set()
+        self._bytes_by_connection: dict[int, int] = {}
+        self._peak_blob_connections = 0
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -243,13 +296,47 @@ class CuttingProxy:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def peak_blob_connections(self) -> int:
+        """The most connections that had asked for a blob and were open at the same moment.
+
+        A connection counts from its first blob request until the client closes it, as the
+        kernel orders those events: when a new one is counted, the others' sockets are checked
+        for the client's close, so a close followed by a new connection never counts as two.
+        """
+        return self._peak_blob_connections
+
+    @property
+    def straggler_connections(self) -> set[int]:
+        """Ids (as in ProxiedRequest.connection) of the connections the profile made crawl."""
+        with self._lock:
+            return set(self._stragglers)
+
+    @property
+    def bytes_by_connection(self) -> dict[int, int]:
+        """Response bytes delivered on each connection, by id."""
+        with self._lock:
+            return dict(self._bytes_by_connection)
+
     def reset_counters(self) -> None:
         with self._lock:
             self._connections = 0
             self._bytes_to_client = 0
             self._bytes_to_server = 0
             self._cuts = 0
+            self._peak_blob_connections = 0
+            self._stragglers.clear()
+            self._bytes_by_connection.clear()
             self._requests.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Block until no connection is open: a killed client's are gone, and nothing more
+        will be counted for them."""
+        deadline = time.monotonic() + timeout
+        while self.active_connections:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.active_connections} connections still open")
+            time.sleep(0.01)
 
     def wait_for_bytes(self, n_bytes: int, timeout: float = 10.0) -> None:
         """Block until at least `n_bytes` response bytes have gone to clients."""
@@ -307,6 +394,16 @@ class CuttingProxy:
     def set_rate(self, bytes_per_second: float | None) -> None:
         """Throttle response bytes of all connections together; None removes the limit."""
         self._limiter.set_rate(bytes_per_second)
+
+    @property
+    def profile(self) -> LinkProfile:
+        return self._profile
+
+    def set_profile(self, profile: LinkProfile) -> None:
+        """Shape connections accepted from now on, counting them from 0 again."""
+        with self._lock:
+            self._profile = profile
+            self._profiled = 0
 
     def _add_fault(self, fault: _Fault) -> None:
         if fault.after_bytes < 0 or fault.connections < 1:
@@ -381,6 +478,7 @@ class CuttingProxy:
                 self._connections += 1
                 fault = self._take_fault()
                 connection = _Connection(index, client, fault=fault)
+                self._shape(connection)
                 self._active[index] = connection
                 self._threads = [t for t in self._threads if t.is_alive()]
             if fault is not None and fault.kind == "cut" and fault.after_bytes == 0:
@@ -408,6 +506,16 @@ class CuttingProxy:
                     self._threads.append(thread)
                 thread.start()
 
+    def _shape(self, connection: _Connection) -> None:
+        """Apply the link profile to a connection being accepted (lock held)."""
+        profile = self._profile
+        if profile.rate is not None:
+            connection.shaper = _RateLimiter(self._closed)
+            connection.shaper.set_rate(profile.rate)
+        connection.slow_after = profile.slow_after
+        connection.slow_rate = profile.slow_rate
+        connection.latency = profile.latency
+
     def _take_fault(self) -> _Fault | None:
         while self._faults:
             fault = self._faults[0]
@@ -423,6 +531,23 @@ class CuttingProxy:
     def _record_request(self, request: ProxiedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+            connection = self._active.get(request.connection)
+            if connection is None or connection.carries_blobs or "/blobs/" not in request.target:
+                return
+            connection.carries_blobs = True
+            # Before the request goes on, so its response is already shaped.
+            if self._profile.straggles(self._profiled):
+                self._stragglers.add(connection.index)
+                if connection.shaper is None:
+                    connection.shaper = _RateLimiter(self._closed)
+                connection.shaper.set_rate(self._profile.slow_rate)
+            self._profiled += 1
+            open_now = [
+                c
+                for c in self._active.values()
+                if c.carries_blobs and not c.broken and not c.client_done and _client_open(c)
+            ]
+            self._peak_blob_connections = max(self._peak_blob_connections, len(open_now))
 
     def _pump_request(self, connection: _Connection) -> None:
         upstream = connection.upstream
@@ -432,12 +557,15 @@ class CuttingProxy:
             while True:
                 data = connection.client.recv(_BUFFER)
                 if not data:
+                    connection.client_done = True
                     connection.wake.set()
                     if not connection.broken:
                         with suppress(OSError):
                             upstream.shutdown(socket.SHUT_WR)
                     break
-                parser.feed(data)
+                heads = parser.feed(data)
+                if heads and connection.latency and self._closed.wait(heads * connection.latency):
+                    break
                 upstream.sendall(data)
                 with self._lock:
                     self._bytes_to_server += len(data)
@@ -449,36 +577,57 @@ class CuttingProxy:
     def _pump_response(self, connection: _Connection) -> None:
         upstream = connection.upstream
         assert upstream is not None
+        pipe_out, pipe_in = os.pipe()
+        with suppress(OSError):
+            fcntl.fcntl(pipe_in, _F_SETPIPE_SZ, _PIPE)
         try:
             while True:
-                data = upstream.recv(self._limiter.piece_size())
-                if not data:
+                piece = self._limiter.piece_size(_PIPE)
+                if connection.shaper is not None:
+                    piece = min(piece, connection.shaper.piece_size(_PIPE))
+                count = os.splice(upstream.fileno(), pipe_in, piece)
+                if not count:
                     with suppress(OSError):
                         connection.client.shutdown(socket.SHUT_WR)
                     break
-                if not self._deliver(connection, data):
+                if not self._deliver(connection, pipe_out, count):
                     break
         except OSError:
             self._break(connection)
         finally:
+            os.close(pipe_in)
+            os.close(pipe_out)
             self._finish(connection)
 
-    def _deliver(self, connection: _Connection, data: bytes) -> bool:
-        """Send `data` to the client applying the connection's fault; False once it is cut."""
-        view = memoryview(data)
-        while view:
+    def _deliver(self, connection: _Connection, pipe: int, count: int) -> bool:
+        """Send the `count` bytes waiting in `pipe` to the client, applying the connection's
+        fault and shaping; False once it is cut."""
+        client = connection.client.fileno()
+        while count:
             fault = connection.fault
-            limit = len(view)
+            limit = count
             if fault is not None:
                 limit = min(limit, max(0, fault.after_bytes - connection.sent_to_client))
+            slow_after = connection.slow_after
+            if slow_after is not None and connection.sent_to_client < slow_after:
+                limit = min(limit, slow_after - connection.sent_to_client)
+            if connection.shaper is not None:  # it may have been shaped since the read
+                limit = min(limit, connection.shaper.piece_size(_PIPE))
             if limit:
-                piece = view[:limit]
-                self._limiter.acquire(len(piece))
-                connection.client.sendall(piece)
-                connection.sent_to_client += len(piece)
-                with self._lock:
-                    self._bytes_to_client += len(piece)
-                view = view[limit:]
+                self._limiter.acquire(limit)
+                if connection.shaper is not None:
+                    connection.shaper.acquire(limit)
+                # Counted before the kernel has them, so a client that has read them never
+                # sees counters behind; corrected if fewer go.
+                self._count_delivered(connection, limit)
+                sent = 0
+                try:
+                    sent = os.splice(pipe, client, limit)
+                finally:
+                    self._count_delivered(connection, sent - limit)
+                count -= sent
+                if slow_after is not None and connection.sent_to_client >= slow_after:
+                    self._slow_down(connection)
                 continue
             assert fault is not None
             if fault.kind == "cut":
@@ -488,6 +637,19 @@ class CuttingProxy:
             if self._closed.is_set() or connection.broken or connection.fault is not None:
                 return False
         return True
+
+    def _count_delivered(self, connection: _Connection, count: int) -> None:
+        connection.sent_to_client += count
+        with self._lock:
+            self._bytes_to_client += count
+            self._bytes_by_connection[connection.index] = connection.sent_to_client
+
+    def _slow_down(self, connection: _Connection) -> None:
+        """The connection has sent its fast bytes: from now on it crawls."""
+        connection.slow_after = None
+        if connection.shaper is None:
+            connection.shaper = _RateLimiter(self._closed)
+        connection.shaper.set_rate(connection.slow_rate)
 
     def _cut(
         self, connection: _Connection, mode: CutMode, *, drain: bool, count: bool = True
@@ -541,7 +703,21 @@ class CuttingProxy:
 
 
 ProxyFactory = Callable[..., CuttingProxy]
-"""Type of the `proxy_factory` fixture: (upstream, *, rate=None) -> a started CuttingProxy."""
+"""Type of the `proxy_factory` fixture: (upstream, *, rate=None, profile=None) -> a started
+CuttingProxy."""
+
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+def _client_open(connection: _Connection) -> bool:
+    """Whether the client still has its end open, as its socket says right now."""
+    try:
+        data = connection.client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return bool(data)
 
 
 def _shutdown(sock: socket.socket | None) -> None:
@@ -609,10 +785,17 @@ def fill_filesystem(directory: str | os.PathLike[str], leave_free: int) -> Path:
     free = shutil.disk_usage(directory).free
     to_write = max(0, free - leave_free)
     block = b"\0" * (1024 * 1024)
-    with target.open("ab") as handle:
+    with target.open("ab", buffering=0) as handle:
         while to_write > 0:
-            written = handle.write(block[: min(len(block), to_write)])
-            to_write -= written
+            try:
+                written = handle.write(block[: min(len(block), to_write)])
+            except OSError as exc:
+                # Someone else (the download under test) took the last bytes meanwhile: the
+                # filesystem is as full as asked.
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break
+            to_write -= written or 0
     return target
 
 

@@ -48,6 +48,13 @@ class RemovalAnswered:
     confirmed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StreamsChanged:
+    """The most connections a download may open, picked beside Install."""
+
+    count: int
+
+
 UiIntent = (
     InstallPressed
     | InputChanged
@@ -57,4 +64,5 @@ UiIntent = (
     | RemovePressed
     | VerifyPressed
     | RemovalAnswered
+    | StreamsChanged
 )

@@ -13,6 +13,7 @@ MIN_WIDTH = 520
 MIN_HEIGHT = 380
 DETAIL_LINES = 12  # 9 facts, the capability tags, Fit, Measured
 CONFIRM_MIN_WIDTH = 260
+STREAMS_WIDTH = 112  # "16 streams" and the drop-down arrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class ModelsLayout:
 
     entry: pygame.Rect
     install: pygame.Rect
+    streams: pygame.Rect
     notice: pygame.Rect
     task_rows: tuple[pygame.Rect, ...]
     tasks_overflow: pygame.Rect
@@ -41,7 +43,8 @@ def compute_layout(width: int, height: int) -> ModelsLayout:
     w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
     inner = w - 2 * MARGIN
     y = MARGIN
-    entry = pygame.Rect(MARGIN, y, inner - 100, ROW)
+    entry = pygame.Rect(MARGIN, y, inner - 100 - STREAMS_WIDTH - 8, ROW)
+    streams = pygame.Rect(w - MARGIN - 100 - STREAMS_WIDTH, y, STREAMS_WIDTH, ROW)
     install = pygame.Rect(w - MARGIN - 92, y, 92, ROW)
     y += ROW + 4
     notice = pygame.Rect(MARGIN, y, inner, LINE)
@@ -72,6 +75,7 @@ def compute_layout(width: int, height: int) -> ModelsLayout:
     return ModelsLayout(
         entry=entry,
         install=install,
+        streams=streams,
         notice=notice,
         task_rows=task_rows,
         tasks_overflow=tasks_overflow,

@@ -16,6 +16,7 @@ from ecs_models.ui.core.view import View, place
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.capability_tags import CapabilityTags
 from ecs_models.ui.models.layout import ModelsLayout, compute_layout
+from ecs_models.ui.models.streams_menu import StreamsMenu
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
@@ -44,6 +45,7 @@ class ModelManagerView(View):
         self.install_button = pygame_gui.elements.UIButton(
             relative_rect=lay.install, text="Install", manager=manager, container=box
         )
+        self.streams_menu = StreamsMenu(manager, box, lay.streams)
         self.notice_label = pygame_gui.elements.UILabel(
             relative_rect=lay.notice,
             text="",
@@ -149,6 +151,8 @@ class ModelManagerView(View):
             self._selection_changed(event)
         elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED and element is self.sort_menu:
             self.intents.append(intents.SortChanged(ModelSortCriteria(event.text)))
+        elif (streams := self.streams_menu.chosen(event, element)) is not None:
+            self.intents.append(intents.StreamsChanged(streams))
         return True
 
     def _button_pressed(self, element: object) -> None:
@@ -310,3 +314,4 @@ class ModelManagerView(View):
         # Fewer rows fit in a shorter view: show_tasks drops the extra ones next frame.
         for row, rect in zip(self.rows, lay.task_rows, strict=False):
             row.place(rect)
+        self.streams_menu.place(lay.streams)
