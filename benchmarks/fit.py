@@ -33,16 +33,16 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.fit import fit_installed, fit_remote
-from ecs_models.gguf import read_gguf_info
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
+from ecs_models.gguf.fit import fit_installed, fit_remote
+from ecs_models.gguf.reader import read_gguf_info
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
 
 CHILD = """
 import json, sys, time
 started = time.perf_counter()
-from ecs_models.fit import fit_installed
-from ecs_models.store import ModelStore
+from ecs_models.gguf.fit import fit_installed
+from ecs_models.store.model_store import ModelStore
 imported = time.perf_counter()
 report = fit_installed(ModelStore(sys.argv[1]), "bench:1g")
 done = time.perf_counter()

@@ -34,13 +34,13 @@ from support.model_builder import (  # noqa: E402
 )
 from support.registry_server import RegistryServer  # noqa: E402
 
-from ecs_models.app import WindowLoop  # noqa: E402
+from ecs_models.app.plugin import ModelManagementPlugin  # noqa: E402
+from ecs_models.app.schedule import entered_world  # noqa: E402
+from ecs_models.app.window import WindowLoop  # noqa: E402
 from ecs_models.components.installation import ModelInstallationTask  # noqa: E402
 from ecs_models.components.model import InstalledModelEntry  # noqa: E402
-from ecs_models.plugin import ModelManagementPlugin  # noqa: E402
-from ecs_models.schedule import entered_world  # noqa: E402
-from ecs_models.store import ModelStore  # noqa: E402
-from ecs_models.transfer import PullOptions, pull_model  # noqa: E402
+from ecs_models.store.model_store import ModelStore  # noqa: E402
+from ecs_models.transfer.pull import PullOptions, pull_model  # noqa: E402
 
 SIZE = (1100, 720)
 
@@ -62,7 +62,7 @@ def summary_ms(seconds: list[float]) -> dict[str, float]:
 
 
 class Window:
-    """The app's own frame (ecs_models.app.WindowLoop), timed: update + paint, not the vsync wait."""
+    """The app's own frame (ecs_models.app.window.WindowLoop), timed: update + paint, not the vsync wait."""
 
     def __init__(self, models_dir: Path, registry: str | None) -> None:
         pygame.display.init()
@@ -137,7 +137,7 @@ def ui_pull(name: str, models_dir: Path) -> tuple[float, list[float]]:
 def idle_figures(window: Window, frames: int) -> dict[str, float]:
     """Every frame's update (+ paint) and, apart, what a painted frame costs.
 
-    Idle frames paint only a few times a second (ecs_models.pacing), so the median frame is
+    Idle frames paint only a few times a second (ecs_models.app.pacing), so the median frame is
     an unpainted one; `painted_frame_median_ms` shows the price of the frames that paint.
     """
     window.painted.clear()
@@ -175,7 +175,7 @@ def idle_frames(models_dir: Path, count: int) -> dict[str, float]:
 _COLD_START = """
 import sys, time, json
 start = float(sys.argv[1])
-from ecs_models.app import run_window
+from ecs_models.app.window import run_window
 marks = {}
 def on_frame(plugin):
     now = time.time()

@@ -27,8 +27,8 @@ from support.registry_server import RegistryServer
 
 CHILD = """
 import json, resource, sys, time
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import pull_model
 store = ModelStore(sys.argv[2])
 started = time.perf_counter()
 pull_model(sys.argv[1], store)

@@ -36,8 +36,8 @@ from support.registry_server import RegistryServer
 SOURCE = "registry.ollama.ai/library/bench:latest"
 CHILD = """
 import json, resource, sys, time
-from ecs_models.store import ModelStore
-from ecs_models.upload import push_model
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.push import push_model
 store = ModelStore(sys.argv[2])
 started = time.perf_counter()
 result = push_model(sys.argv[1], store, sys.argv[3])

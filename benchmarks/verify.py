@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from support.model_builder import MIB, write_gguf
 
-from ecs_models.health import check_health
 from ecs_models.manifest import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, OLLAMA_LAYER_PREFIX
 from ecs_models.names import ModelName
-from ecs_models.storage_report import storage_report
-from ecs_models.store import ModelStore
+from ecs_models.storage.health import check_health
+from ecs_models.storage.report import storage_report
+from ecs_models.store.model_store import ModelStore
 
 
 def _put_blob(store: ModelStore, data: bytes) -> tuple[str, int]:

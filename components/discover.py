@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_models.catalog import CatalogEntry, CatalogResult, Recommendation, SearchIndex
-from ecs_models.fit import FitReport
+from ecs_models.catalog.updates import UpdateChecker, UpdateStatus
+from ecs_models.gguf.fit import FitReport
+from ecs_models.gguf.memory import FitVerdict, MachineMemory
 from ecs_models.manifest import Manifest
-from ecs_models.memory import FitVerdict, MachineMemory
-from ecs_models.updates import UpdateChecker, UpdateStatus
 
 OLLAMA_SOURCE = "ollama.com"
 

@@ -6,8 +6,8 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from ecs_models.inventory import InventoryEntry
-from ecs_models.progress import PullProgress, PullSnapshot, PullState
+from ecs_models.app.inventory import InventoryEntry
+from ecs_models.transfer.progress import PullProgress, PullSnapshot, PullState
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecs_models.config import ModelMetadata
+from ecs_models.app.config import ModelMetadata
 
 
 @dataclass(slots=True)

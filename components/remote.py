@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecs_models.progress import PullProgress, PullSnapshot, PullState
+from ecs_models.transfer.progress import PullProgress, PullSnapshot, PullState
 
 
 class TransferKind(enum.StrEnum):

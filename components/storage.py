@@ -9,10 +9,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecs_models.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupPlan
-from ecs_models.disk import DiskStatus
-from ecs_models.health import ModelHealth
-from ecs_models.storage_report import StorageReport
+from ecs_models.storage.disk import DiskStatus
+from ecs_models.storage.health import ModelHealth
+from ecs_models.storage.report import StorageReport
+from ecs_models.store.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupPlan
 
 
 class StorageJobKind(enum.StrEnum):

@@ -1,7 +1,13 @@
-"""Human-readable sizes, rates, durations and sort keys shared by the UI and the command line."""
+"""Human-readable sizes, rates, durations and sort keys shared by the UI and the command line.
+
+Two byte styles, each for its place: `human_bytes` keeps one decimal below 100 (sentences,
+the window), `ollama_bytes` is exactly Ollama's format.HumanBytes (tables that mirror
+`ollama list`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -15,6 +21,58 @@ def human_bytes(n: float) -> str:
     exponent = min(int(math.log(n, 1000)), len(_UNITS) - 1)
     value = n / 1000**exponent
     return f"{value:.1f} {_UNITS[exponent]}" if value < 100 else f"{value:.0f} {_UNITS[exponent]}"
+
+
+def ollama_bytes(n: float) -> str:
+    """Sizes exactly as Ollama's format.HumanBytes prints them: 85 MB, 4.7 GB, 512 B.
+
+    human_bytes prints "85.0 MB" between 10 and 100, which `ollama list` never does.
+    """
+    units = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3))
+    for unit, scale in units:
+        if n >= scale:
+            value = n / scale
+            if value >= 10 or value == math.trunc(value):
+                return f"{math.trunc(value)} {unit}"
+            return f"{value:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def human_duration(seconds: float) -> str:
+    """Ollama's humanDuration: '5 seconds', 'About a minute', '3 hours', '2 days', '5 weeks'."""
+    whole = int(seconds)
+    if whole < 1:
+        return "Less than a second"
+    if whole == 1:
+        return "1 second"
+    if whole < 60:
+        return f"{whole} seconds"
+    minutes = whole // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(seconds / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds // 3600) // 24 // 365} years"
+
+
+def human_time(when: dt.datetime, now: dt.datetime | None = None) -> str:
+    """The MODIFIED column of `ollama list`: '2 days ago', '3 minutes from now'."""
+    reference = now if now is not None else dt.datetime.now(dt.UTC)
+    delta = (reference - when).total_seconds()
+    if delta < 0:
+        return human_duration(-delta) + " from now"
+    return human_duration(delta) + " ago"
 
 
 def human_rate(bytes_per_second: float) -> str:

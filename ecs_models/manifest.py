@@ -29,6 +29,11 @@ MODEL_LAYER_TYPE = OLLAMA_LAYER_PREFIX + "model"
 MANIFEST_ACCEPT = ", ".join((MANIFEST_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE))
 
 _DIGEST_RE = re.compile(r"sha256[:-]([0-9a-fA-F]{64})")
+_MENTIONED_RE = re.compile(rb"sha256[:-]([0-9a-fA-F]{64})")
+# File names in blobs/: a blob, and a download in progress (`-partial`, with Ollama's
+# `-partial-N` state of each part). Anything else there is not ours to judge.
+BLOB_FILE_RE = re.compile(r"sha256-([0-9a-f]{64})")
+PARTIAL_FILE_RE = re.compile(r"sha256-([0-9a-f]{64})-partial(?:-(\d+))?")
 
 
 def normalize_digest(digest: str) -> str:
@@ -42,6 +47,11 @@ def normalize_digest(digest: str) -> str:
 def blob_file_name(digest: str) -> str:
     """The file name Ollama gives a blob: `sha256-<hex>`."""
     return normalize_digest(digest).replace(":", "-")
+
+
+def digests_mentioned(raw: bytes) -> set[str]:
+    """Every sha256 digest written anywhere in `raw`: what an unreadable manifest protects."""
+    return {"sha256:" + m.decode().lower() for m in _MENTIONED_RE.findall(raw)}
 
 
 def unique_layers(layers: Iterable[Layer]) -> list[Layer]:

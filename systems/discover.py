@@ -7,7 +7,12 @@ from typing import Any
 
 import esper
 
+from ecs_models.app.config import ManagerSettings
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.catalog import Catalog
+from ecs_models.catalog.updates import UNKNOWN, UpdateStatus
 from ecs_models.components.discover import (
     CatalogLoad,
     CatalogLoadRequest,
@@ -24,19 +29,14 @@ from ecs_models.components.discover import (
     UpdateCheckRequest,
 )
 from ecs_models.components.installation import ModelInstallationTask
-from ecs_models.config import ManagerSettings
 from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
-from ecs_models.progress import PullState
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.store import ModelStore
+from ecs_models.store.model_store import ModelStore
+from ecs_models.systems import discover_jobs as jobs
+from ecs_models.systems.discover_fit import load_header_fit
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.ui import discover_jobs as jobs
-from ecs_models.ui.discover_fit import load_header_fit
-from ecs_models.updates import UNKNOWN, UpdateStatus
-from ecs_models.workers import WorkerPools
+from ecs_models.transfer.progress import PullState
 
 
 def _plural(count: int, word: str) -> str:

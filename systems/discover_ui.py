@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import esper
 
+from ecs_models.app.config import ManagerSettings
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
 from ecs_models.catalog import CatalogEntry, Recommendation, SearchHit, categories_of
 from ecs_models.components.discover import (
     CatalogLoadRequest,
@@ -19,18 +23,14 @@ from ecs_models.components.discover import (
 )
 from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
 from ecs_models.components.notice import Notice, NoticeLevel
-from ecs_models.config import ManagerSettings
 from ecs_models.formatting import human_bytes
-from ecs_models.frame_state import InventoryState
 from ecs_models.names import parse_model_name
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
+from ecs_models.systems.discover_fit import header_failed_lines, header_fit_lines
+from ecs_models.systems.discover_jobs import pull_reference
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.ui import discover_intents as di
-from ecs_models.ui import discover_text as text
-from ecs_models.ui.discover_fit import header_failed_lines, header_fit_lines
-from ecs_models.ui.discover_jobs import pull_reference
-from ecs_models.ui.discover_view import DiscoverView
+from ecs_models.ui.discover import intents as di
+from ecs_models.ui.discover import text
+from ecs_models.ui.discover.view import DiscoverView
 
 # Rows shown at once: a person reads the top of a ranked list; 60 rows rebuild in ~15 ms.
 MAX_ROWS = 60

@@ -7,29 +7,29 @@ import time
 
 import esper
 
+from ecs_models.app.config import LocalModelConfig, ManagerSettings
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.inventory import InventoryEntry, entry_of
+from ecs_models.app.perf_log import PerformanceLog
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.components.installation import (
     InstallResult,
     ModelInstallationTask,
     ModelInstallRequest,
 )
 from ecs_models.components.model import InstalledModelEntry
-from ecs_models.config import LocalModelConfig, ManagerSettings
 from ecs_models.errors import EcsModelsError, InvalidNameError, PullCancelledError
 from ecs_models.formatting import human_bytes, human_rate
-from ecs_models.frame_state import InventoryState
-from ecs_models.inventory import InventoryEntry, entry_of
 from ecs_models.names import ModelName, parse_model_name
-from ecs_models.perf_log import PerformanceLog
-from ecs_models.perfstats import PerformanceRecord
-from ecs_models.progress import PullProgress, PullState
-from ecs_models.ratelimit import RateLimiter
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.store import ModelStore
+from ecs_models.runtime.perfstats import PerformanceRecord
+from ecs_models.store.history import record_install
+from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.transfer import PullOptions, pull_model
-from ecs_models.update_state import record_install
-from ecs_models.workers import WorkerPools
+from ecs_models.transfer.progress import PullProgress, PullState
+from ecs_models.transfer.pull import PullOptions, pull_model
+from ecs_models.transfer.ratelimit import RateLimiter
 
 # A finished row stays this long so the person sees "done" before it goes.
 DONE_LINGER_S = 3.0

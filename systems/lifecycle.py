@@ -8,6 +8,13 @@ from typing import Any
 
 import esper
 
+from ecs_models.app.config import LocalModelConfig
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.inventory import InventoryEntry, scan_inventory
+from ecs_models.app.perf_log import PerformanceLog
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.components.installation import InstallCancelRequest, ModelInstallationTask
 from ecs_models.components.lifecycle import (
     BackgroundJob,
@@ -19,21 +26,15 @@ from ecs_models.components.lifecycle import (
 )
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
-from ecs_models.config import LocalModelConfig
 from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
-from ecs_models.frame_state import InventoryState
-from ecs_models.health import forget_health
-from ecs_models.inventory import InventoryEntry, scan_inventory
-from ecs_models.perf_log import PerformanceLog
-from ecs_models.perfstats import PerformanceRecord
-from ecs_models.progress import PullState
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.store import ModelStore, RemovalPlan, VerifyReport
+from ecs_models.runtime.perfstats import PerformanceRecord
+from ecs_models.storage.health import forget_health
+from ecs_models.store.model_store import ModelStore, RemovalPlan
+from ecs_models.store.usage import forget
+from ecs_models.store.verify import VerifyReport
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.usage import forget
-from ecs_models.workers import WorkerPools
+from ecs_models.transfer.progress import PullState
 
 _PROBLEM_WORDS = {
     "missing": "is missing",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import esper
 
+from ecs_models.app.config import LocalModelConfig
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
+from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.panel import ModelManagerPanel
-from ecs_models.config import LocalModelConfig
 from ecs_models.errors import EcsModelsError
-from ecs_models.facts_cache import ModelFactsCache
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.show import ModelFacts, model_facts
-from ecs_models.store import ModelStore
-from ecs_models.workers import WorkerPools
+from ecs_models.show.facts import ModelFacts, model_facts
+from ecs_models.store.model_store import ModelStore
 
 
 def read_facts(store: ModelStore, name: str) -> ModelFacts:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from ecs_models.config import ManagerSettings
-from ecs_models.frame_clock import FrameClock
-from ecs_models.frame_state import SystemStatus
-from ecs_models.resource_map import Resources
-from ecs_models.resources import SAMPLE_INTERVAL_S, SystemSampler
-from ecs_models.schedule import System
-from ecs_models.workers import WorkerPools
+from ecs_models.app.config import ManagerSettings
+from ecs_models.app.frame_clock import FrameClock
+from ecs_models.app.frame_state import SystemStatus
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
+from ecs_models.runtime.machine import SAMPLE_INTERVAL_S, SystemSampler
 
 __all__ = ["SAMPLE_INTERVAL_S", "PerformanceSystem"]
 

@@ -9,6 +9,13 @@ from typing import Any
 
 import esper
 
+from ecs_models.app.config import LocalModelConfig, ModelData
+from ecs_models.app.frame_state import SystemStatus
+from ecs_models.app.perf_log import PerformanceLog
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
+from ecs_models.components.fit_cache import FitNote, FitVerdicts
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.components.performance import (
     ModelLoadRequest,
@@ -17,14 +24,11 @@ from ecs_models.components.performance import (
     RuntimeJob,
     RuntimeJobKind,
 )
-from ecs_models.config import LocalModelConfig, ModelData
 from ecs_models.errors import EcsModelsError
-from ecs_models.fit import fit_installed
-from ecs_models.fit_cache import FitNote, FitVerdicts
 from ecs_models.formatting import human_bytes
-from ecs_models.frame_state import SystemStatus
-from ecs_models.model_cache import RuntimeHandle
-from ecs_models.model_loading import (
+from ecs_models.gguf.fit import fit_installed
+from ecs_models.names import parse_model_name
+from ecs_models.runtime.loading import (
     LOAD_SPEC,
     BenchmarkOutcome,
     LlamaHandle,
@@ -33,15 +37,11 @@ from ecs_models.model_loading import (
     load_planned,
     plan_load,
 )
-from ecs_models.names import parse_model_name
-from ecs_models.perf_log import PerformanceLog
-from ecs_models.perfstats import PerformanceRecord
-from ecs_models.resource_map import Resources
-from ecs_models.runtime import llama_cpp_unavailable_reason
-from ecs_models.schedule import System
-from ecs_models.store import ModelStore
+from ecs_models.runtime.model_cache import RuntimeHandle
+from ecs_models.runtime.perfstats import PerformanceRecord
+from ecs_models.runtime.runtimes import llama_cpp_unavailable_reason
+from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.workers import WorkerPools
 
 
 def _sentence(error: BaseException) -> str:

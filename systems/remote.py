@@ -8,6 +8,11 @@ from typing import Any
 
 import esper
 
+from ecs_models.app.config import ManagerSettings
+from ecs_models.app.recent_destinations import remember, save_recent
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.components.remote import (
     HostAction,
     HostRequest,
@@ -17,21 +22,16 @@ from ecs_models.components.remote import (
     RemoteTransferRequest,
     TransferKind,
 )
-from ecs_models.config import ManagerSettings
+from ecs_models.components.remote_state import SURVEY_INTERVAL_S, SURVEY_TIMEOUT_S, RemoteState
 from ecs_models.errors import EcsModelsError, OperationCancelledError
-from ecs_models.hosts import HostList, HostStatus, normalize_host_url, survey_hosts
-from ecs_models.mirror import plan_mirror
 from ecs_models.names import parse_model_name
-from ecs_models.progress import PullProgress, PullState
-from ecs_models.recent_destinations import remember, save_recent
-from ecs_models.remote_jobs import host_delete_job, host_pull_job, mirror_job, push_job
-from ecs_models.remote_state import SURVEY_INTERVAL_S, SURVEY_TIMEOUT_S, RemoteState
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.store import ModelStore
+from ecs_models.runtime.hosts import HostList, HostStatus, normalize_host_url, survey_hosts
+from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.upload import PushOptions, resolve_destination
-from ecs_models.workers import WorkerPools
+from ecs_models.systems.remote_jobs import host_delete_job, host_pull_job, mirror_job, push_job
+from ecs_models.transfer.mirror import plan_mirror
+from ecs_models.transfer.progress import PullProgress, PullState
+from ecs_models.transfer.push import PushOptions, resolve_destination
 
 
 def describe_error(error: BaseException) -> str:
@@ -200,7 +200,7 @@ class HostsSystem(System):
         for url in state.hosts:
             if url not in state.surveys and state.next_survey_at.get(url, 0.0) <= now:
                 state.next_survey_at[url] = now + SURVEY_INTERVAL_S
-                state.surveys[url] = state.survey_pool.submit(
+                state.surveys[url] = self.pools.surveys.submit(
                     survey_hosts, [url], timeout=SURVEY_TIMEOUT_S
                 )
 

@@ -6,6 +6,10 @@ import time
 
 import esper
 
+from ecs_models.app.config import ModelMetadata
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.remote import (
     HostAction,
@@ -16,17 +20,13 @@ from ecs_models.components.remote import (
     RemoteTransferRequest,
     TransferKind,
 )
-from ecs_models.config import ModelMetadata
+from ecs_models.components.remote_state import RemoteState
 from ecs_models.formatting import human_bytes, progress_text
-from ecs_models.frame_state import InventoryState
-from ecs_models.progress import PullState
-from ecs_models.remote_state import RemoteState
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
 from ecs_models.systems.remote import report_failure
-from ecs_models.ui import remote_intents as ri
-from ecs_models.ui.remote_view import RemoteView
-from ecs_models.ui.task_row import TaskRowView
+from ecs_models.transfer.progress import PullState
+from ecs_models.ui.remote import intents as ri
+from ecs_models.ui.remote.view import RemoteView
+from ecs_models.ui.widgets.task_row import TaskRowView
 
 # Speed and ETA captions are re-read at most this often: a person reads a few a second.
 CAPTION_INTERVAL_S = 0.25

@@ -7,15 +7,18 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import esper
 
-from ecs_models.archive import ExportResult, ImportResult, export_model, import_archive
-from ecs_models.cleanup import CleanupPlan, clean, plan_cleanup
+from ecs_models.app.config import LocalModelConfig, ManagerSettings
+from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import System
+from ecs_models.app.workers import WorkerPools
 from ecs_models.components.lifecycle import InventoryRefreshRequest
 from ecs_models.components.storage import (
     LONG_JOBS,
@@ -27,21 +30,24 @@ from ecs_models.components.storage import (
     StorageSettings,
     StorageState,
 )
-from ecs_models.config import LocalModelConfig, ManagerSettings
-from ecs_models.disk import DiskLimits, DiskSampler
 from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
-from ecs_models.frame_state import InventoryState
-from ecs_models.health import HealthProgress, HealthReport, ModelHealth, check_health, load_health
-from ecs_models.progress import PullProgress
-from ecs_models.repair import RepairResult, repair
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import System
-from ecs_models.storage_report import StorageReport, storage_report
-from ecs_models.store import ModelStore
+from ecs_models.storage.archive import ExportResult, ImportResult, export_model, import_archive
+from ecs_models.storage.disk import DiskLimits, DiskSampler
+from ecs_models.storage.health import (
+    HealthProgress,
+    HealthReport,
+    ModelHealth,
+    check_health,
+    load_health,
+)
+from ecs_models.storage.repair import RepairResult, repair
+from ecs_models.storage.report import StorageReport, storage_report
+from ecs_models.store.cleanup import CleanupPlan, clean, plan_cleanup
+from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.transfer import PullOptions
-from ecs_models.ui import storage_text
-from ecs_models.workers import WorkerPools
+from ecs_models.transfer.progress import PullProgress
+from ecs_models.transfer.pull import PullOptions
+from ecs_models.ui.storage import text as storage_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +91,6 @@ class StorageSystem(System):
         self.state = resources.get(StorageState)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
-        # Hashing or copying whole models must not hold the shared chore pool (two threads that
-        # also serve inventory scans and system samples): long jobs get a thread of their own.
-        self.long_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecs-models-storage")
         self.sampler = DiskSampler(
             self.store, self._limits(), interval_s=self.settings.disk_interval_s
         )
@@ -108,10 +111,9 @@ class StorageSystem(System):
         self._sample_disk()
 
     def close(self) -> None:
-        """Stop running jobs at their next chunk and wait for the storage thread."""
+        """Stop running jobs at their next chunk; plugin.close() then waits for the pools."""
         for cancel in list(self._cancels):
             cancel.set()
-        self.long_pool.shutdown(wait=True, cancel_futures=True)
 
     def _cancel_requests(self) -> None:
         requests = esper.get_component(StorageCancelRequest)
@@ -185,7 +187,7 @@ class StorageSystem(System):
         cancel = threading.Event()
         names = request.model_names
         host = self.manager_settings.default_host
-        submit = self.long_pool.submit
+        submit = self.pools.long_jobs.submit
         progress: Callable[[], tuple[int, int]]
         if request.kind is StorageJobKind.VERIFY:
             meter = HealthProgress()

@@ -7,8 +7,8 @@ from pathlib import Path
 from support.faults import CuttingProxy
 from support.model_builder import MIB, PushedModel
 
-from ecs_models.store import InstalledModel, ModelStore
-from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.transfer.pull import PullOptions, pull_model
 
 FAST = PullOptions(part_size_min=1 * MIB, retry_base_delay=0.05, retry_max_delay=0.5)
 

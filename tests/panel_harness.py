@@ -11,8 +11,8 @@ import esper
 import pygame
 import pygame_gui
 
-from ecs_models.plugin import ModelManagementPlugin
-from ecs_models.schedule import entered_world
+from ecs_models.app.plugin import ModelManagementPlugin
+from ecs_models.app.schedule import entered_world
 
 SIZE = (1000, 700)
 

@@ -22,14 +22,14 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.archive import REF_NAME, ZSTD_MAGIC, export_model, import_archive
 from ecs_models.cli import main
-from ecs_models.create import create_from_gguf
 from ecs_models.errors import DigestMismatchError, EcsModelsError
-from ecs_models.gguf import read_gguf_info
-from ecs_models.health import check_health
-from ecs_models.storage_report import storage_report
-from ecs_models.store import ModelStore
+from ecs_models.gguf.reader import read_gguf_info
+from ecs_models.storage.archive import REF_NAME, ZSTD_MAGIC, export_model, import_archive
+from ecs_models.storage.create import create_from_gguf
+from ecs_models.storage.health import check_health
+from ecs_models.storage.report import storage_report
+from ecs_models.store.model_store import ModelStore
 
 
 @pytest.fixture(scope="module")

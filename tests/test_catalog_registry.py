@@ -13,9 +13,9 @@ from ecs_models.catalog import Catalog, CatalogCache, RegistrySource, SearchInde
 from ecs_models.cli.main import main
 from ecs_models.errors import RegistryError
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import pull_model
 
 
 def test_catalog_lists_repositories_with_tags(fresh_registry: RegistryServer) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from support.faults import SmallFilesystemFactory
 
-from ecs_models.blobfile import ALIGN, BlobFile
-from ecs_models.chunkpipe import CHUNK, ChunkPipeline
-from ecs_models.hashing import PrefixHasher
-from ecs_models.partial import Part, load_parts, save_part
+from ecs_models.transfer.blobfile import ALIGN, BlobFile
+from ecs_models.transfer.chunkpipe import CHUNK, ChunkPipeline
+from ecs_models.transfer.hashing import PrefixHasher
+from ecs_models.transfer.partial import Part, load_parts, save_part
 
 MIB = 1 << 20
 

@@ -22,11 +22,11 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.cleanup import CleanupKind, clean, plan_cleanup
 from ecs_models.cli import main
-from ecs_models.health import check_health
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
+from ecs_models.storage.health import check_health
+from ecs_models.store.cleanup import CleanupKind, clean, plan_cleanup
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import pull_model
 
 OLD = time.time() - 7200
 

@@ -27,7 +27,8 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models.cli.text import human_duration, ollama_bytes, parse_rate
+from ecs_models.cli.text import parse_rate
+from ecs_models.formatting import human_duration, ollama_bytes
 
 PYTHON = sys.executable
 

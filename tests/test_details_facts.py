@@ -13,8 +13,8 @@ from support.model_builder import KIB, build_model, cached_gguf, gguf_layer, ins
 from support.model_builder import text_layer as text
 from support.registry_server import RegistryServer
 
+from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.panel import ModelManagerPanel
-from ecs_models.facts_cache import ModelFactsCache
 
 TEMPLATE = (
     "{{ if .Tools }}{{ range .Tools }}{{ json . }}{{ end }}{{ end }}"

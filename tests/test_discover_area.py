@@ -25,13 +25,13 @@ from support.registry_server import RegistryServer
 from ecs_models.components.discover import DiscoverData, DiscoverJob, DiscoverMode, JobKind
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.model import InstalledModelEntry
-from ecs_models.fit import fit_remote
 from ecs_models.formatting import human_bytes
+from ecs_models.gguf.fit import fit_remote
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.ui.discover_view import DiscoverView
-from ecs_models.update_state import history, pinned_models
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.history import history, pinned_models
+from ecs_models.store.model_store import ModelStore
+from ecs_models.ui.discover.view import DiscoverView
 
 # Nothing listens on port 9: "ollama.com" fails at once, as it does on a machine offline.
 UNREACHABLE_WEB = "http://127.0.0.1:9"
@@ -333,9 +333,9 @@ def test_selecting_a_tag_reads_only_its_header_for_the_real_fit(
 
 
 def install_directly(store: ModelStore, name: str) -> None:
-    from ecs_models.registry import RegistryClient
-    from ecs_models.transfer import pull_model
-    from ecs_models.update_state import record_install
+    from ecs_models.registry.client import RegistryClient
+    from ecs_models.store.history import record_install
+    from ecs_models.transfer.pull import pull_model
 
     with RegistryClient() as client:
         record_install(store, pull_model(name, store, registry=client))

@@ -11,17 +11,17 @@ from support.faults import SmallFilesystemFactory, fill_filesystem
 from support.model_builder import MIB, push_small_model
 from support.registry_server import RegistryServer
 
-from ecs_models.archive import export_model, import_archive
-from ecs_models.config import ResourceLimits
-from ecs_models.disk import (
+from ecs_models.app.config import ResourceLimits
+from ecs_models.errors import InsufficientSpaceError
+from ecs_models.storage.archive import export_model, import_archive
+from ecs_models.storage.disk import (
     DiskLevel,
     DiskLimits,
     DiskSampler,
     check_install_fits,
     disk_status,
 )
-from ecs_models.errors import InsufficientSpaceError
-from ecs_models.store import ModelStore
+from ecs_models.store.model_store import ModelStore
 
 SIZE = 32 * MIB
 

@@ -11,7 +11,7 @@ import gguf
 import pytest
 from support.model_builder import GGUFFactory
 
-from ecs_models.gguf import (
+from ecs_models.gguf.reader import (
     FILE_TYPE_NAMES,
     GGML_TYPES,
     GGUFError,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_models.capabilities import model_capabilities
-from ecs_models.gostyle import go_float, go_quote, go_value, rfc3339_nano
-from ecs_models.gotemplate import TemplateError, parse_template
+from ecs_models.show.capabilities import model_capabilities
+from ecs_models.show.gostyle import go_float, go_quote, go_value, rfc3339_nano
+from ecs_models.show.gotemplate import TemplateError, parse_template
 
 QWEN_LIKE = """{{- if .Messages }}
 {{- if or .System .Tools }}<|im_start|>system

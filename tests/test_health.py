@@ -25,10 +25,10 @@ from support.registry_server import RegistryServer
 
 from ecs_models.cli import main
 from ecs_models.errors import OperationCancelledError
-from ecs_models.health import FindingKind, HealthProgress, check_health, load_health
-from ecs_models.registry import RegistryClient
-from ecs_models.repair import repair
-from ecs_models.store import ModelStore
+from ecs_models.registry.client import RegistryClient
+from ecs_models.storage.health import FindingKind, HealthProgress, check_health, load_health
+from ecs_models.storage.repair import repair
+from ecs_models.store.model_store import ModelStore
 
 
 @pytest.fixture(scope="module")

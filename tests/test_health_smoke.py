@@ -11,9 +11,9 @@ import pytest
 from support.model_builder import GGUFFactory, build_model, gguf_layer, install_model, text_layer
 
 from ecs_models.cli import main
-from ecs_models.health import FindingKind, check_health, load_health
-from ecs_models.runtime import llama_cpp_unavailable_reason
-from ecs_models.store import ModelStore
+from ecs_models.runtime.runtimes import llama_cpp_unavailable_reason
+from ecs_models.storage.health import FindingKind, check_health, load_health
+from ecs_models.store.model_store import ModelStore
 
 LLAMA_MISSING = llama_cpp_unavailable_reason()
 needs_llama = pytest.mark.skipif(LLAMA_MISSING is not None, reason=LLAMA_MISSING or "")
@@ -66,8 +66,8 @@ def _health_in_child(root: Path, *, smoke: bool) -> dict[str, object]:
     code = (
         "import json, sys\n"
         # A Python where llama-cpp-python is not installed: importing it raises ImportError.
-        + "from ecs_models.health import check_health\n"
-        + "from ecs_models.store import ModelStore\n"
+        + "from ecs_models.storage.health import check_health\n"
+        + "from ecs_models.store.model_store import ModelStore\n"
         + f"report = check_health(ModelStore({str(root)!r}), hash_content=False, smoke={smoke})\n"
         + "loaded = sys.modules.get('llama_cpp') is not None\n"
         + "print(json.dumps({'report': report.to_json(), 'llama_loaded': loaded}))\n"

@@ -23,9 +23,9 @@ from test_cli import assert_one_error_line, json_lines, run_cli
 
 from ecs_models.errors import RegistryError
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import pull_model
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 

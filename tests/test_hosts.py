@@ -10,10 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ecs_models.daemon import DaemonUnavailableError, daemon_url
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
-from ecs_models.hosts import HostList, OllamaHost, host_status, normalize_host_url, survey_hosts
-from ecs_models.progress import PullProgress, PullState
+from ecs_models.runtime.daemon import DaemonUnavailableError, daemon_url
+from ecs_models.runtime.hosts import (
+    HostList,
+    OllamaHost,
+    host_status,
+    normalize_host_url,
+    survey_hosts,
+)
+from ecs_models.transfer.progress import PullProgress, PullState
 
 
 def closed_port() -> int:

@@ -19,9 +19,8 @@ from support.model_builder import (
 
 from ecs_models.cli import main
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
-from ecs_models.fit import fit_installed
-from ecs_models.gguf import read_gguf_info
-from ecs_models.memory import (
+from ecs_models.gguf.fit import fit_installed
+from ecs_models.gguf.memory import (
     BATCH,
     FitVerdict,
     GpuMemory,
@@ -34,7 +33,8 @@ from ecs_models.memory import (
     measure_machine,
     nvidia_gpus,
 )
-from ecs_models.store import ModelStore
+from ecs_models.gguf.reader import read_gguf_info
+from ecs_models.store.model_store import ModelStore
 
 GIB = 1 << 30
 

@@ -11,13 +11,13 @@ from support.model_builder import MIB, GGUFFactory, PushedModel, push_small_mode
 from support.registry_server import RegistryServer
 
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
-from ecs_models.mirror import MirrorJob, mirror_models, plan_mirror
 from ecs_models.names import parse_model_name
-from ecs_models.progress import ProgressEvent, PullProgress
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
-from ecs_models.upload import PushCancelledError, PushOptions
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.mirror import MirrorJob, mirror_models, plan_mirror
+from ecs_models.transfer.progress import ProgressEvent, PullProgress
+from ecs_models.transfer.pull import PullOptions, pull_model
+from ecs_models.transfer.push import PushCancelledError, PushOptions
 
 CHUNKED = PushOptions(chunk_size_min=1 * MIB, chunk_size_max=1 * MIB, retry_base_delay=0.05)
 PULL = PullOptions(part_size_min=1 * MIB, retry_base_delay=0.05)

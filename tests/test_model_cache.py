@@ -16,12 +16,12 @@ from support.model_builder import (
     text_layer,
 )
 
-from ecs_models.config import LocalModelConfig, ModelData, ResourceLimits
-from ecs_models.memory import Verdict
-from ecs_models.model_cache import ModelCache
-from ecs_models.model_loading import LlamaHandle, benchmark_loaded, load_planned, plan_load
-from ecs_models.runtime import BenchmarkSpec, llama_cpp_unavailable_reason
-from ecs_models.store import ModelStore
+from ecs_models.app.config import LocalModelConfig, ModelData, ResourceLimits
+from ecs_models.gguf.memory import Verdict
+from ecs_models.runtime.loading import LlamaHandle, benchmark_loaded, load_planned, plan_load
+from ecs_models.runtime.model_cache import ModelCache
+from ecs_models.runtime.runtimes import BenchmarkSpec, llama_cpp_unavailable_reason
+from ecs_models.store.model_store import ModelStore
 
 LLAMA_MISSING = llama_cpp_unavailable_reason()
 needs_llama = pytest.mark.skipif(LLAMA_MISSING is not None, reason=LLAMA_MISSING or "")

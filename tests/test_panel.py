@@ -11,11 +11,11 @@ from panel_harness import PanelHarness
 from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
+from ecs_models.app.config import ResourceLimits
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.model import InstalledModelEntry
-from ecs_models.config import ResourceLimits
-from ecs_models.progress import PullState
-from ecs_models.store import ModelStore
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.progress import PullState
 
 CAPTION_RE = re.compile(r"^\d{1,3} % \d+\.\d MB/s (\d+:\d\d(:\d\d)?|--:--)$")
 # Slow enough to watch a 24 MiB pull for about two seconds of frames.

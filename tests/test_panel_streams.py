@@ -10,9 +10,9 @@ from support.faults import LinkProfile, ProxyFactory
 from support.model_builder import MIB, push_small_model
 from support.registry_server import RegistryServer
 
+from ecs_models.app.config import LocalModelConfig
 from ecs_models.components.installation import ModelInstallationTask
-from ecs_models.config import LocalModelConfig
-from ecs_models.progress import PullState
+from ecs_models.transfer.progress import PullState
 
 
 def test_streams_picked_beside_install_bound_the_next_pull(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from support.ollama_resume import prepare
 
-from ecs_models.partial import Part, load_parts, plan_parts
-from ecs_models.partqueue import LinkEstimate, PartQueue
-from ecs_models.streamrate import StreamMeter
+from ecs_models.transfer.partial import Part, load_parts, plan_parts
+from ecs_models.transfer.partqueue import LinkEstimate, PartQueue
+from ecs_models.transfer.streamrate import StreamMeter
 
 MB = 1_000_000
 TOTAL = 64 * MB

@@ -21,19 +21,19 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
-from ecs_models import perfstats
+from ecs_models.app.config import ResourceLimits
+from ecs_models.app.frame_state import SystemStatus
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.performance import RuntimeJob
-from ecs_models.config import ResourceLimits
-from ecs_models.fit import fit_installed
-from ecs_models.frame_state import SystemStatus
-from ecs_models.model_loading import LOAD_SPEC, LlamaHandle
-from ecs_models.resources import SystemSampler
-from ecs_models.runtime import llama_cpp_unavailable_reason
-from ecs_models.store import ModelStore
-from ecs_models.ui.performance_draw import TRACK, level_colour
-from ecs_models.ui.performance_gauge import BAR_HEIGHT
-from ecs_models.ui.performance_view import PerformanceView
+from ecs_models.gguf.fit import fit_installed
+from ecs_models.runtime import perfstats
+from ecs_models.runtime.loading import LOAD_SPEC, LlamaHandle
+from ecs_models.runtime.machine import SystemSampler
+from ecs_models.runtime.runtimes import llama_cpp_unavailable_reason
+from ecs_models.store.model_store import ModelStore
+from ecs_models.ui.performance.draw import TRACK, level_colour
+from ecs_models.ui.performance.gauge import BAR_HEIGHT
+from ecs_models.ui.performance.view import PerformanceView
 
 LLAMA_MISSING = llama_cpp_unavailable_reason()
 FIT_RE = re.compile(r"^Fit: (fits|tight|too large): needs [\d.]+ [KMGT]?B for \d+ tokens, ")
@@ -190,8 +190,8 @@ def test_pull_and_verify_record_stats_drawn_as_bars(
     assert kinds == ["download", "verify"]
     # The newest bar of the Download row is drawn in the line colour on screen.
     panel.frame()
-    from ecs_models.ui.performance_chart import bar_rects, chart_area
-    from ecs_models.ui.performance_draw import LINE
+    from ecs_models.ui.performance.chart import bar_rects, chart_area
+    from ecs_models.ui.performance.draw import LINE
 
     chart = view.chart
     row = [s.label for s in chart.series].index("Download")
@@ -212,8 +212,8 @@ def test_fit_line_for_an_installed_generated_gguf(
         tag="q4",
     )
     # Written behind the panel's back: ask the lifecycle set to rescan, as a refresh would.
+    from ecs_models.app.schedule import entered_world
     from ecs_models.components.lifecycle import InventoryRefreshRequest
-    from ecs_models.schedule import entered_world
 
     with entered_world(panel.plugin.world_name):
         import esper

@@ -17,10 +17,10 @@ import pytest
 from support.registry_server import RegistryServer
 
 from ecs_models import ModelManagementPlugin
+from ecs_models.app.schedule import entered_world
 from ecs_models.components.installation import ModelInstallRequest
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.notice import Notice
-from ecs_models.schedule import entered_world
 
 HOST_THEME = {"button": {"colours": {"normal_bg": "#7a2050"}}}
 

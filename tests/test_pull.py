@@ -20,10 +20,10 @@ from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
 from ecs_models.errors import DigestMismatchError, InsufficientSpaceError, PullCancelledError
-from ecs_models.partial import load_parts
-from ecs_models.progress import ProgressEvent, PullProgress, PullState
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.partial import load_parts
+from ecs_models.transfer.progress import ProgressEvent, PullProgress, PullState
+from ecs_models.transfer.pull import PullOptions, pull_model
 
 # Small parts so that even test-sized blobs exercise parallel ranged downloads.
 FAST = PullOptions(
@@ -123,7 +123,7 @@ def test_resume_after_sigkill_fetches_only_the_remainder(
     slow = proxy_factory(registry, rate=6 * MIB)  # type: ignore[operator]
     name = via(slow, pushed)
     script = (
-        "import sys; from ecs_models.store import ModelStore; from ecs_models.transfer import PullOptions, pull_model;"
+        "import sys; from ecs_models.store.model_store import ModelStore; from ecs_models.transfer.pull import PullOptions, pull_model;"
         f"pull_model({name!r}, ModelStore({str(models_dir)!r}), options=PullOptions(part_size_min=1 << 20))"
     )
     child = subprocess.Popen([sys.executable, "-c", script])

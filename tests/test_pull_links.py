@@ -28,16 +28,16 @@ from support.ollama_resume import ollama_resume, prepare
 from support.registry_server import RegistryServer
 from test_pull import FAST, assert_installed, options, via
 
-from ecs_models.gguf import read_gguf_info
-from ecs_models.mirror import MirrorJob, mirror_models
+from ecs_models.gguf.reader import read_gguf_info
+from ecs_models.gguf.remote_header import fetch_remote_header
 from ecs_models.names import parse_model_name
-from ecs_models.partial import Part, load_parts, save_part
-from ecs_models.progress import ProgressEvent, PullProgress
-from ecs_models.registry import RegistryClient
-from ecs_models.remote_gguf import fetch_remote_header
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
-from ecs_models.upload import PushOptions
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.mirror import MirrorJob, mirror_models
+from ecs_models.transfer.partial import Part, load_parts, save_part
+from ecs_models.transfer.progress import ProgressEvent, PullProgress
+from ecs_models.transfer.pull import PullOptions, pull_model
+from ecs_models.transfer.push import PushOptions
 
 
 def pull_watched(name: str, store: ModelStore, opts: PullOptions) -> list[ProgressEvent]:

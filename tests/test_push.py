@@ -20,11 +20,11 @@ from support.registry_server import RegistryServer
 
 from ecs_models.errors import DigestMismatchError, ModelNotFoundError
 from ecs_models.names import parse_model_name
-from ecs_models.progress import ProgressEvent, PullProgress, PullState
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
-from ecs_models.upload import (
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.progress import ProgressEvent, PullProgress, PullState
+from ecs_models.transfer.pull import PullOptions, pull_model
+from ecs_models.transfer.push import (
     MountHints,
     PushCancelledError,
     PushOptions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ecs_models.ratelimit import RateLimiter
+from ecs_models.transfer.ratelimit import RateLimiter
 
 MB = 1_000_000
 

@@ -14,12 +14,17 @@ from support.faults import CuttingProxy
 from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
-from ecs_models.credentials import Credential, CredentialStore
 from ecs_models.errors import AuthenticationError, ModelNotFoundError, RegistryError
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient, is_loopback_host, parse_challenge, registry_base_url
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.registry.client import (
+    RegistryClient,
+    is_loopback_host,
+    parse_challenge,
+    registry_base_url,
+)
+from ecs_models.registry.credentials import Credential, CredentialStore
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import PullOptions, pull_model
 
 
 class AuthFront:

@@ -26,11 +26,11 @@ from support.registry_server import RegistryServer
 
 from ecs_models.components.remote import RemoteTransfer
 from ecs_models.names import parse_model_name
-from ecs_models.progress import PullState
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
-from ecs_models.ui.remote_view import RECENT_PROMPT, RemoteView
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.progress import PullState
+from ecs_models.transfer.pull import pull_model
+from ecs_models.ui.remote.view import RECENT_PROMPT, RemoteView
 
 LOCAL = "registry.ollama.ai/library/remote-area:v1"
 PROGRESS_CAPTION = r"^\d{1,3} % \d+\.\d MB/s (\d+:\d\d(:\d\d)?|--:--)$"

@@ -11,9 +11,9 @@ from support.registry_server import RegistryServer
 
 from ecs_models.cli.main import main
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import PullOptions, pull_model
 
 
 def test_push_and_mirror_commands(

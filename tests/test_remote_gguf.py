@@ -22,12 +22,12 @@ from support.registry_server import RegistryServer
 
 from ecs_models.cli import main
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
-from ecs_models.fit import fit_model, fit_remote
-from ecs_models.gguf import GGUFError, read_gguf_info
+from ecs_models.gguf.fit import fit_model, fit_remote
+from ecs_models.gguf.reader import GGUFError, read_gguf_info
+from ecs_models.gguf.remote_header import FIRST_RANGE, fetch_remote_header
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.remote_gguf import FIRST_RANGE, fetch_remote_header
-from ecs_models.store import ModelStore
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
 
 HTTP_OVERHEAD = 1024  # response status line and headers per request, generously
 

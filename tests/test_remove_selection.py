@@ -17,9 +17,9 @@ from support.registry_server import RegistryServer
 
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.formatting import human_bytes
-from ecs_models.store import ModelStore
-from ecs_models.ui.panel import ModelManagerView
-from ecs_models.ui.selection_list import DesktopSelectionList
+from ecs_models.store.model_store import ModelStore
+from ecs_models.ui.models.view import ModelManagerView
+from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
 # Short enough that the models list scrolls: about eight rows show at once.
 SIZE = (760, 520)

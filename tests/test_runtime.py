@@ -12,22 +12,22 @@ import psutil
 import pytest
 from support.model_builder import GGUFFactory, build_model, bytes_layer, install_model, text_layer
 
-from ecs_models import perfstats
 from ecs_models.cli import main
-from ecs_models.daemon import DaemonUnavailableError, OllamaDaemon, daemon_url
-from ecs_models.fit import fit_installed
-from ecs_models.perfstats import PerformanceRecord
-from ecs_models.runtime import (
+from ecs_models.gguf.fit import fit_installed
+from ecs_models.runtime import perfstats
+from ecs_models.runtime.daemon import DaemonUnavailableError, OllamaDaemon, daemon_url
+from ecs_models.runtime.factory import make_runtime
+from ecs_models.runtime.perfstats import PerformanceRecord
+from ecs_models.runtime.runtimes import (
     BenchmarkSpec,
     LlamaCppRuntime,
     RuntimeLoadError,
     RuntimeModel,
     RuntimeUnavailableError,
     llama_cpp_unavailable_reason,
-    make_runtime,
     runtime_model,
 )
-from ecs_models.store import ModelStore
+from ecs_models.store.model_store import ModelStore
 
 LLAMA_MISSING = llama_cpp_unavailable_reason()
 needs_llama = pytest.mark.skipif(LLAMA_MISSING is not None, reason=LLAMA_MISSING or "")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import esper
 import pytest
 
-from ecs_models.resource_map import Resources
-from ecs_models.schedule import (
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import (
     ModelManagementSystemSet,
     Schedule,
     System,

@@ -18,7 +18,7 @@ from ecs_models.catalog import (
 )
 from ecs_models.catalog.search import edit_distance, name_words
 from ecs_models.errors import EcsModelsError
-from ecs_models.memory import MachineMemory, Verdict
+from ecs_models.gguf.memory import MachineMemory, Verdict
 
 GB = 10**9
 

@@ -27,8 +27,8 @@ from support.modelfile import parse_modelfile
 from support.registry_server import RegistryServer
 from test_cli import run_cli
 
-from ecs_models.show import show_model
-from ecs_models.store import ModelStore
+from ecs_models.show.facts import show_model
+from ecs_models.store.model_store import ModelStore
 
 GEMMA_TEMPLATE = """{{- range $i, $_ := .Messages }}
 {{- $last := eq (len (slice $.Messages $i)) 1 }}

@@ -17,13 +17,13 @@ from support.faults import CuttingProxy, SmallFilesystemFactory, fill_filesystem
 from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
+from ecs_models.app.config import ResourceLimits
 from ecs_models.components.storage import StorageSettings, StorageState
-from ecs_models.config import ResourceLimits
-from ecs_models.disk import DiskLevel
 from ecs_models.formatting import human_bytes
-from ecs_models.store import ModelStore
-from ecs_models.ui.storage_gauge import BACKGROUND, LEVEL_COLOURS, WARN_MARK, mark_x
-from ecs_models.ui.storage_view import StorageView
+from ecs_models.storage.disk import DiskLevel
+from ecs_models.store.model_store import ModelStore
+from ecs_models.ui.storage.gauge import BACKGROUND, LEVEL_COLOURS, WARN_MARK, mark_x
+from ecs_models.ui.storage.view import StorageView
 
 OLD = time.time() - 7200
 

@@ -13,9 +13,9 @@ from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
 from ecs_models.cli import main
-from ecs_models.storage_report import DAY_S, storage_report
-from ecs_models.store import ModelStore
-from ecs_models.usage import load_usage, record_ollama_ps, record_use
+from ecs_models.storage.report import DAY_S, storage_report
+from ecs_models.store.model_store import ModelStore
+from ecs_models.store.usage import load_usage, record_ollama_ps, record_use
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
 from ecs_models.errors import EcsModelsError, ModelNotFoundError
-from ecs_models.store import ModelStore, default_models_dir
-from ecs_models.transfer import PullOptions, pull_model
+from ecs_models.store.model_store import ModelStore, default_models_dir
+from ecs_models.transfer.pull import PullOptions, pull_model
 
 FAST = PullOptions(part_size_min=1 * MIB)
 

@@ -19,13 +19,13 @@ from support.model_builder import (
 )
 from support.registry_server import RegistryServer
 
+from ecs_models.catalog.updates import CURRENT, MISSING, OUTDATED, UpdateChecker, update_models
 from ecs_models.cli.main import main
 from ecs_models.names import parse_model_name
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
-from ecs_models.transfer import pull_model
-from ecs_models.update_state import history, pin_model, pinned_models, record_install
-from ecs_models.updates import CURRENT, MISSING, OUTDATED, UpdateChecker, update_models
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.history import history, pin_model, pinned_models, record_install
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.pull import pull_model
 
 
 def push_version(

@@ -10,9 +10,9 @@ import pygame
 import pygame_gui
 import pytest
 
-from ecs_models.app import WindowLoop
-from ecs_models.pacing import ACTIVE_FPS, IDLE_FPS, FramePacing
-from ecs_models.plugin import ModelManagementPlugin
+from ecs_models.app.pacing import ACTIVE_FPS, IDLE_FPS, FramePacing
+from ecs_models.app.plugin import ModelManagementPlugin
+from ecs_models.app.window import WindowLoop
 
 SIZE = (900, 600)
 

@@ -17,7 +17,7 @@ from lifecycle_support import manifest_files, pull
 from support.model_builder import PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
-from ecs_models.store import ModelStore
+from ecs_models.store.model_store import ModelStore
 
 TOOLS = ("xvfb-run", "xdotool", "import")
 DRIVER = Path(__file__).parent / "support" / "window_driver.py"

@@ -5,11 +5,8 @@ from ecs_models.catalog.categories import CATEGORIES, SIZE_BUCKETS, categories_o
 from ecs_models.catalog.errors import CatalogOfflineError, CatalogUnavailableError
 from ecs_models.catalog.model import CatalogEntry, CatalogResult, TagInfo
 from ecs_models.catalog.recommend import (
-    Fit,
     Recommendation,
-    estimate_memory,
     fit_for,
-    measure_memory,
     recommend,
 )
 from ecs_models.catalog.search import SearchHit, SearchIndex
@@ -34,7 +31,6 @@ __all__ = [
     "CatalogSource",
     "CatalogUnavailableError",
     "DownloadSize",
-    "Fit",
     "OllamaWebSource",
     "Recommendation",
     "RegistrySource",
@@ -45,10 +41,8 @@ __all__ = [
     "categories_of",
     "default_cache_dir",
     "download_size",
-    "estimate_memory",
     "fit_for",
     "load_snapshot",
-    "measure_memory",
     "recommend",
     "size_bucket",
 ]

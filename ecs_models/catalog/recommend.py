@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ecs_models.catalog.categories import categories_of
 from ecs_models.catalog.model import CatalogEntry, TagInfo
-from ecs_models.memory import (
+from ecs_models.gguf.memory import (
     DEFAULT_CONTEXT,
     RUNTIME_BASE,
     FitVerdict,
@@ -21,18 +21,12 @@ from ecs_models.memory import (
 
 # From a download size alone (no GGUF header at hand): the weights are the download, the KV
 # cache at Ollama's default context is about a tenth of them for today's GQA models, and the
-# runtime adds its base and one batch of compute buffers. ecs_models.fit gives the exact
+# runtime adds its base and one batch of compute buffers. ecs_models.gguf.fit gives the exact
 # figure from the header when a registry is reachable.
 KV_SHARE = 0.10
 BUFFERS_BYTES = 256 << 20
 _PARAMETER_TAG = re.compile(r"^(?:e?\d+(?:\.\d+)?[kmbt]|\d+x\d+(?:\.\d+)?[kmbt])$")
 
-Fit = FitVerdict
-
-
-def measure_memory() -> MachineMemory:
-    """RAM (and NVIDIA VRAM when visible) now; a couple of /proc reads, so off the UI frame."""
-    return measure_machine()
 
 
 def estimate_from_download_size(download_size: int) -> MemoryEstimate:
@@ -46,12 +40,8 @@ def estimate_from_download_size(download_size: int) -> MemoryEstimate:
     )
 
 
-def estimate_memory(download_size: int) -> int:
-    return estimate_from_download_size(download_size).total_bytes
-
-
 def fit_for(download_size: int, memory: MachineMemory) -> FitVerdict:
-    """fits / tight / too large for this machine, by ecs_models.memory's rules."""
+    """fits / tight / too large for this machine, by ecs_models.gguf.memory's rules."""
     return judge_fit(estimate_from_download_size(download_size), memory)
 
 
@@ -100,7 +90,7 @@ def recommend(
     category: str | None = None,
 ) -> list[Recommendation]:
     """Popular models whose build fits the RAM free now, most pulled first, with the reason."""
-    measured = memory if memory is not None else measure_memory()
+    measured = memory if memory is not None else measure_machine()
     picks: list[Recommendation] = []
     for entry in sorted(entries, key=lambda e: -(e.pulls or 0)):
         if category is not None and category not in categories_of(entry):

@@ -16,7 +16,7 @@ from ecs_models.catalog.model import CatalogEntry, CatalogResult
 from ecs_models.catalog.snapshot import load_snapshot
 from ecs_models.catalog.sources import OllamaWebSource, RegistrySource
 from ecs_models.errors import EcsModelsError, ModelNotFoundError, RegistryError
-from ecs_models.registry import RegistryClient
+from ecs_models.registry.client import RegistryClient
 
 # Cached listings younger than this are used without asking the network again.
 DEFAULT_MAX_AGE_S = 6 * 3600.0

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from ecs_models.manifest import Manifest
 from ecs_models.names import ModelName
-from ecs_models.registry import RegistryClient
-from ecs_models.store import ModelStore
+from ecs_models.registry.client import RegistryClient
+from ecs_models.store.model_store import ModelStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from ecs_models.catalog.ollama_pages import parse_listing, parse_tags_page
 from ecs_models.catalog.sizes import DownloadSize, download_size
 from ecs_models.catalog.snapshot import load_snapshot
 from ecs_models.errors import EcsModelsError, InvalidNameError, ModelNotFoundError
-from ecs_models.lazytls import lazy_tls_client
 from ecs_models.names import DEFAULT_NAMESPACE, ModelName, parse_model_name
-from ecs_models.registry import USER_AGENT, RegistryClient
-from ecs_models.store import ModelStore
+from ecs_models.registry.client import USER_AGENT, RegistryClient
+from ecs_models.registry.tls import lazy_tls_client
+from ecs_models.store.model_store import ModelStore
 
 OLLAMA_WEB_URL = "https://ollama.com"
 # Lets a mirror (or a test server holding saved pages) stand in for ollama.com.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar, overload
 
 from ecs_models.cli.text import one_line
 from ecs_models.errors import (
@@ -16,7 +17,10 @@ from ecs_models.errors import (
     ModelNotFoundError,
 )
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
-from ecs_models.store import ModelStore, default_models_dir
+from ecs_models.store.model_store import ModelStore, default_models_dir
+
+if TYPE_CHECKING:
+    from ecs_models.registry.client import RegistryClient
 
 PROG = "ecs-models"
 EXIT_OK = 0
@@ -29,11 +33,20 @@ TTY_INTERVAL_S = 0.1
 T = TypeVar("T")
 
 
+Handler = Callable[[argparse.Namespace, "Output"], int]
+
+
+class CommandGroup(Protocol):
+    """A module of commands: register() adds its subparsers, each with `handler` set."""
+
+    def register(self, sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None: ...
+
+
 class UsageError(EcsModelsError):
     """Bad command-line input found after argparse accepted it (exit status 2, as argparse)."""
 
 
-# -- formatting ------------------------------------------------------------------------------
+# -- parsing and output ----------------------------------------------------------------------
 
 
 class Parser(argparse.ArgumentParser):
@@ -94,12 +107,24 @@ class Output:
             self.err.write(text + "\n")
             self.err.flush()
 
+    def json(self, document: Any) -> None:
+        """One JSON document on stdout, indented for people and parseable for scripts."""
+        self.print(json.dumps(document, indent=2, default=str))
+
 
 def models_root(args: argparse.Namespace) -> Path:
     root = Path(args.models).expanduser() if args.models else default_models_dir()
     if root.exists() and not root.is_dir():
         raise EcsModelsError(f"The models directory {root} is not a directory.")
     return root
+
+
+@overload
+def open_store(args: argparse.Namespace, *, create: Literal[True]) -> ModelStore: ...
+
+
+@overload
+def open_store(args: argparse.Namespace, *, create: Literal[False]) -> ModelStore | None: ...
 
 
 def open_store(args: argparse.Namespace, *, create: bool) -> ModelStore | None:
@@ -111,7 +136,19 @@ def open_store(args: argparse.Namespace, *, create: bool) -> ModelStore | None:
     root = models_root(args)
     if not create and not ((root / "manifests").is_dir() or (root / "blobs").is_dir()):
         return None
-    return ModelStore(root)
+    try:
+        return ModelStore(root)
+    except OSError as exc:
+        raise EcsModelsError(
+            f"Cannot open the models directory {root}: {exc.strerror or exc}."
+        ) from exc
+
+
+def registry_client(args: argparse.Namespace) -> RegistryClient:
+    """A registry client honouring --insecure; httpx loads only for commands that talk."""
+    from ecs_models.registry.client import RegistryClient
+
+    return RegistryClient(insecure=bool(getattr(args, "insecure", False)))
 
 
 def registry_host(args: argparse.Namespace) -> str:
@@ -132,7 +169,7 @@ def registry_host(args: argparse.Namespace) -> str:
             "or 127.0.0.1:5000."
         )
     if sep and scheme.lower() == "http" and not args.insecure:
-        from ecs_models.registry import is_loopback_host
+        from ecs_models.registry.client import is_loopback_host
 
         if not is_loopback_host(text):
             raise UsageError(
@@ -192,7 +229,7 @@ def run_interruptibly(work: Callable[[], T], cancel: threading.Event) -> T:
     return outcome[0]
 
 
-# -- pull ----------------------------------------------------------------------------------
+# -- errors and the commands that fix them ------------------------------------------------
 
 
 def error_text(exc: BaseException, args: argparse.Namespace | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The `ecs-models` entry point: the parser, the command table and one-line errors."""
+"""The `ecs-models` entry point: the parser, every command group registered, one-line errors."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ecs_models import __version__
+from ecs_models.cli import catalog, models, performance, pull, remote, show, storage, store
 from ecs_models.cli.context import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     PROG,
+    CommandGroup,
+    Handler,
     Output,
     Parser,
     UsageError,
@@ -22,18 +25,25 @@ from ecs_models.cli.context import (
     models_root,
     registry_host,
 )
-from ecs_models.cli.models import cmd_list
-from ecs_models.cli.pull import cmd_pull
-from ecs_models.cli.show import add_show_parser, cmd_show
-from ecs_models.cli.store import cmd_prune, cmd_rm, cmd_verify
-from ecs_models.cli.text import one_line, parse_rate, parse_streams, positive_int
-from ecs_models.commands import command_modules
+from ecs_models.cli.text import one_line, positive_int
 from ecs_models.errors import (
     EcsModelsError,
     OperationCancelledError,
     PullCancelledError,
 )
-from ecs_models.streamcount import DEFAULT_STREAMS, MAX_STREAMS
+
+# Every command group, in the order `--help` lists them; each module's register() adds its
+# subparsers and sets `handler`. A group missing here is a bug, never skipped silently.
+COMMAND_GROUPS: tuple[CommandGroup, ...] = (
+    pull,
+    models,
+    show,
+    store,
+    storage,
+    catalog,
+    performance,
+    remote,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,62 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw N frames, then close the window and exit (a check that the window works; "
         "headless with SDL_VIDEODRIVER=dummy)",
     )
-
-    pull = sub.add_parser("pull", parents=common, help="download a model from a registry")
-    pull.add_argument("name", metavar="NAME", help="model name, such as llama3.2 or qwen3:8b")
-    pull.add_argument("--json", action="store_true", help="NDJSON progress as Ollama's /api/pull")
-    pull.add_argument(
-        "--max-rate",
-        metavar="BYTES_PER_S",
-        type=parse_rate,
-        default=None,
-        help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
-    )
-    pull.add_argument(
-        "--streams",
-        metavar="N",
-        type=parse_streams,
-        default=None,
-        help=f"most connections at once (1-{MAX_STREAMS}, default {DEFAULT_STREAMS}); "
-        "fewer run while more would not be faster",
-    )
-
-    listing = sub.add_parser("list", aliases=["ls"], parents=common, help="list installed models")
-    listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
-
-    add_show_parser(sub, common)
-
-    rm = sub.add_parser("rm", parents=common, help="remove models and blobs nothing else uses")
-    rm.add_argument("names", metavar="NAME", nargs="+")
-    rm.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-
-    verify = sub.add_parser(
-        "verify", parents=common, help="check presence, size and sha256 of every blob"
-    )
-    verify.add_argument("names", metavar="NAME", nargs="*", help="models (default: all)")
-    verify.add_argument("--json", action="store_true", help="print a JSON report")
-    verify.add_argument(
-        "--repair",
-        action="store_true",
-        help="check as `health` does and download again only the bad or missing blobs "
-        "(the same as `health --repair`)",
-    )
-    # What `health` would take: `verify --repair` runs health's own code with these.
-    verify.set_defaults(no_hash=False, smoke=False)
-
-    prune = sub.add_parser(
-        "prune", parents=common, help="delete orphaned blobs and stale partial downloads"
-    )
-    prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-
-    for module in command_modules():
-        module.register(sub, common)
+    gui.set_defaults(handler=cmd_gui)
+    for group in COMMAND_GROUPS:
+        group.register(sub, common)
     # No command opens the window as `gui` does, with gui's own defaults.
     parser.set_defaults(frames=None)
     return parser
-
-
-# -- shared helpers --------------------------------------------------------------------------
 
 
 def cmd_gui(args: argparse.Namespace, output: Output) -> int:
@@ -119,7 +79,7 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
     host = registry_host(args)
     # Imported only here: the window needs pygame, which no other command may load.
     try:
-        from ecs_models.app import run_window
+        from ecs_models.app.window import run_window
     except ImportError as exc:
         raise EcsModelsError(
             f"The window cannot open: {exc}; the other commands work without it (see --help)."
@@ -141,20 +101,6 @@ def cmd_gui(args: argparse.Namespace, output: Output) -> int:
     return int(status)
 
 
-# -- entry point -----------------------------------------------------------------------------
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
-    "gui": cmd_gui,
-    "pull": cmd_pull,
-    "list": cmd_list,
-    "ls": cmd_list,
-    "show": cmd_show,
-    "rm": cmd_rm,
-    "verify": cmd_verify,
-    "prune": cmd_prune,
-}
-
-
 def _exit_status(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt | OperationCancelledError | PullCancelledError):
         return EXIT_INTERRUPTED
@@ -174,10 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
-        run = getattr(args, "run", None)
-        if run is not None:  # a command from ecs_models.commands
-            return int(run(args))
-        handler = _COMMANDS[args.command or "gui"]
+        handler: Handler = getattr(args, "handler", cmd_gui)  # no command: the window
         return handler(args, output)
     except BrokenPipeError:
         # The reader went away (`ecs-models list | head -1`): stop quietly, as Unix tools do.

@@ -6,9 +6,19 @@ import argparse
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from ecs_models.cli.context import EXIT_OK, Output, open_store
-from ecs_models.cli.text import human_time, ollama_bytes, one_line
+from ecs_models.cli.text import one_line
+from ecs_models.formatting import human_time, ollama_bytes
+
+
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    listing = sub.add_parser(
+        "list", aliases=["ls"], parents=list(parents), help="list installed models"
+    )
+    listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
+    listing.set_defaults(handler=cmd_list)
 
 
 def table(rows: Sequence[Sequence[str]], *, gap: int = 4) -> list[str]:
@@ -36,6 +46,3 @@ def cmd_list(args: argparse.Namespace, output: Output) -> int:
         for path, problem in store.unreadable_manifests():
             output.note(f"warning: skipped unreadable manifest {path}: {one_line(problem)}")
     return EXIT_OK
-
-
-# -- rm and prune ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import math
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecs_models.cli.context import (
@@ -22,17 +22,18 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
-from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes
+from ecs_models.cli.text import bar, bar_chars, is_tty, parse_rate, parse_streams
 from ecs_models.errors import (
     EcsModelsError,
     PullCancelledError,
     with_fix,
 )
-from ecs_models.formatting import human_eta
-from ecs_models.progress import ProgressEvent
+from ecs_models.formatting import human_eta, ollama_bytes
+from ecs_models.transfer.progress import ProgressEvent
+from ecs_models.transfer.streamcount import DEFAULT_STREAMS, MAX_STREAMS
 
 if TYPE_CHECKING:
-    from ecs_models.transfer import PullOptions
+    from ecs_models.transfer.pull import PullOptions
 
 
 class PullPrinter:
@@ -151,6 +152,28 @@ class JsonPullStream:
             self.output.print(json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
 
 
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    pull = sub.add_parser("pull", parents=list(parents), help="download a model from a registry")
+    pull.add_argument("name", metavar="NAME", help="model name, such as llama3.2 or qwen3:8b")
+    pull.add_argument("--json", action="store_true", help="NDJSON progress as Ollama's /api/pull")
+    pull.add_argument(
+        "--max-rate",
+        metavar="BYTES_PER_S",
+        type=parse_rate,
+        default=None,
+        help="bandwidth limit in bytes per second: 2000000, 500k, 10M, 1.5MB, 8MiB",
+    )
+    pull.add_argument(
+        "--streams",
+        metavar="N",
+        type=parse_streams,
+        default=None,
+        help=f"most connections at once (1-{MAX_STREAMS}, default {DEFAULT_STREAMS}); "
+        "fewer run while more would not be faster",
+    )
+    pull.set_defaults(handler=cmd_pull)
+
+
 def cmd_pull(args: argparse.Namespace, output: Output) -> int:
     stream = JsonPullStream(output) if args.json else None
     printer = None if args.json else PullPrinter(output, tty=is_tty(output.err))
@@ -175,10 +198,10 @@ def _pull(
     store = open_store(args, create=True)
     assert store is not None
     # Imported here: the registry client pulls in httpx, which only pull needs.
-    from ecs_models.progress import PullProgress
-    from ecs_models.registry import RegistryClient
-    from ecs_models.transfer import pull_model
-    from ecs_models.update_state import record_install
+    from ecs_models.registry.client import RegistryClient
+    from ecs_models.store.history import record_install
+    from ecs_models.transfer.progress import PullProgress
+    from ecs_models.transfer.pull import pull_model
 
     listener: Callable[[ProgressEvent], None] | None = stream if stream is not None else printer
     progress = PullProgress(name.display, listener=listener)
@@ -206,12 +229,9 @@ def _pull(
 
 
 def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
-    from ecs_models.transfer import PullOptions
+    from ecs_models.transfer.pull import PullOptions
 
     options = PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
     if args.streams is not None:
         options.streams = args.streams
     return options
-
-
-# -- list and show -------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from ecs_models.cli.context import (
     registry_host,
 )
 from ecs_models.cli.models import table
-from ecs_models.create import human_number
-from ecs_models.gguf import quantization_name
-from ecs_models.gostyle import go_float, go_plain
-from ecs_models.show import ShowResult, show_model
+from ecs_models.gguf.reader import quantization_name
+from ecs_models.show.facts import ShowResult, show_model
+from ecs_models.show.gostyle import go_float, go_plain
+from ecs_models.storage.create import human_number
 
 # The options that print one part alone, as `ollama show --license` and friends do.
 SECTION_FLAGS = ("license", "modelfile", "parameters", "system", "template")
@@ -28,8 +28,9 @@ _ARRAY_WIDTH = 10
 _HEAD_LINES = 2  # System and License show their first lines, then "..."
 
 
-def add_show_parser(sub: Any, common: Sequence[argparse.ArgumentParser]) -> None:
-    show = sub.add_parser("show", parents=list(common), help="show one installed model")
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    show = sub.add_parser("show", parents=list(parents), help="show one installed model")
+    show.set_defaults(handler=cmd_show)
     show.add_argument("name", metavar="NAME")
     show.add_argument(
         "-v", "--verbose", action="store_true", help="add the metadata arrays and the tensors"

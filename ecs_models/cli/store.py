@@ -7,6 +7,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,40 @@ from ecs_models.cli.context import (
     run_interruptibly,
 )
 from ecs_models.cli.hints import fix_hints, manifest_name
-from ecs_models.cli.text import bar, bar_chars, is_tty, ollama_bytes, one_line
+from ecs_models.cli.text import bar, bar_chars, is_tty, one_line
 from ecs_models.errors import (
     OperationCancelledError,
 )
-from ecs_models.store import InstalledModel, ModelStore, VerifyReport
+from ecs_models.formatting import ollama_bytes
+from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.store.verify import VerifyReport
+
+
+def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    rm = sub.add_parser("rm", parents=list(parents), help="remove models and blobs nothing else uses")
+    rm.add_argument("names", metavar="NAME", nargs="+")
+    rm.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    rm.set_defaults(handler=cmd_rm)
+
+    verify = sub.add_parser(
+        "verify", parents=list(parents), help="check presence, size and sha256 of every blob"
+    )
+    verify.add_argument("names", metavar="NAME", nargs="*", help="models (default: all)")
+    verify.add_argument("--json", action="store_true", help="print a JSON report")
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="check as `health` does and download again only the bad or missing blobs "
+        "(the same as `health --repair`)",
+    )
+    # What `health` would take: `verify --repair` runs health's own code with these.
+    verify.set_defaults(handler=cmd_verify, no_hash=False, smoke=False)
+
+    prune = sub.add_parser(
+        "prune", parents=list(parents), help="delete orphaned blobs and stale partial downloads"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    prune.set_defaults(handler=cmd_prune)
 
 
 def freed(amount: int, *, dry_run: bool, what: str) -> str:
@@ -185,9 +215,9 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     names = parse_names(args, args.names)
     if args.repair:
         # One repair: `health --repair`'s code, whichever word the user reached for.
-        from ecs_models.commands.lifecycle import run_health
+        from ecs_models.cli.storage import cmd_health
 
-        return run_health(args)
+        return cmd_health(args, output)
     store = open_store(args, create=False)
     reports: list[VerifyReport] = []
     unreadable: list[tuple[Path, str]] = []
@@ -229,6 +259,3 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
     )
     output.note("error: " + "; ".join(problems) + hint + ".")
     return EXIT_FAILURE
-
-
-# -- window ----------------------------------------------------------------------------------

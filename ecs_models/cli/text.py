@@ -1,67 +1,13 @@
-"""Text for the terminal: sizes and times as Ollama prints them, rates, bars, tables."""
+"""Text for the terminal: progress bars, tty checks, one-line sanitising, rate parsing."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import re
 from typing import IO
 
-from ecs_models.streamcount import MAX_STREAMS
-
-
-def ollama_bytes(n: float) -> str:
-    """Sizes exactly as Ollama's format.HumanBytes prints them: 85 MB, 4.7 GB, 512 B.
-
-    formatting.human_bytes prints "85.0 MB" between 10 and 100, which `ollama list` never does.
-    """
-    units = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3))
-    for unit, scale in units:
-        if n >= scale:
-            value = n / scale
-            if value >= 10 or value == math.trunc(value):
-                return f"{math.trunc(value)} {unit}"
-            return f"{value:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def human_duration(seconds: float) -> str:
-    """Ollama's humanDuration: '5 seconds', 'About a minute', '3 hours', '2 days', '5 weeks'."""
-    whole = int(seconds)
-    if whole < 1:
-        return "Less than a second"
-    if whole == 1:
-        return "1 second"
-    if whole < 60:
-        return f"{whole} seconds"
-    minutes = whole // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds // 3600) // 24 // 365} years"
-
-
-def human_time(when: dt.datetime, now: dt.datetime | None = None) -> str:
-    """The MODIFIED column of `ollama list`: '2 days ago', '3 minutes from now'."""
-    reference = now if now is not None else dt.datetime.now(dt.UTC)
-    delta = (reference - when).total_seconds()
-    if delta < 0:
-        return human_duration(-delta) + " from now"
-    return human_duration(delta) + " ago"
-
+from ecs_models.transfer.streamcount import MAX_STREAMS
 
 _RATE_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])(i)?)?b?(?:/s|ps)?\s*", re.IGNORECASE)
 _RATE_SCALE = {"k": 1, "m": 2, "g": 3, "t": 4}
@@ -135,6 +81,3 @@ def one_line(text: str) -> str:
     """Whitespace collapsed and control characters dropped: text a registry chose (an error
     code, a media type) must not move the cursor or recolour the terminal."""
     return " ".join("".join(c for c in part if c.isprintable()) for part in text.split())
-
-
-# -- argument parsing ------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pygame
 
-from ecs_models.app import WINDOW_SIZE
-from ecs_models.ui.layout import compute_layout
-from ecs_models.ui.tab_bar import split_rect
+from ecs_models.app.window import WINDOW_SIZE
+from ecs_models.ui.models.layout import compute_layout
+from ecs_models.ui.widgets.tab_bar import split_rect
 
 PANEL_BORDER = 1  # #ecsm_panel's border_width: the container sits inside it
 LIST_INSET = 3  # pygame_gui's selection list: border 1 + shadow 2

@@ -1,0 +1,203 @@
+"""ModelManagementPlugin: builds the manager's own esper world and views inside any pygame_gui host."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources as package_files
+from pathlib import Path
+from typing import Any
+
+import esper
+import pygame
+import pygame_gui
+
+from ecs_models.app.area import AreaContext, AreaView
+from ecs_models.app.areas import build_areas
+from ecs_models.app.config import LocalModelConfig, ManagerSettings, ResourceLimits
+from ecs_models.app.frame_state import InventoryState, SystemStatus
+from ecs_models.app.resources import Resources
+from ecs_models.app.schedule import (
+    ModelManagementSystemSet,
+    Schedule,
+    entered_world,
+    new_world_name,
+)
+from ecs_models.app.workers import WorkerPools
+from ecs_models.components.facts_cache import ModelFactsCache
+from ecs_models.components.installation import ModelInstallationTask
+from ecs_models.components.lifecycle import InventoryRefreshRequest
+from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.names import DEFAULT_HOST
+from ecs_models.store.model_store import ModelStore
+from ecs_models.systems.installation import InstallationSystem
+from ecs_models.systems.lifecycle import LifecycleSystem
+from ecs_models.systems.model_facts import ModelFactsSystem
+from ecs_models.systems.models_ui import UISystem
+from ecs_models.systems.performance import PerformanceSystem
+from ecs_models.ui.core.background import DroppableBackground
+from ecs_models.ui.core.sleep import SleepingView
+from ecs_models.ui.core.visibility import kill
+from ecs_models.ui.models.view import ModelManagerView
+from ecs_models.ui.widgets.tab_bar import TabBar, split_rect
+
+MODELS_TAB = "Models"
+
+
+def load_theme() -> dict[str, Any]:
+    """The plugin's theme: only object ids prefixed #ecsm_/@ecsm_, so a host's styles stay."""
+    text = package_files.files("ecs_models.assets").joinpath("theme.json").read_text("utf-8")
+    theme: dict[str, Any] = json.loads(text)
+    return theme
+
+
+class ModelManagementPlugin:
+    """The model manager as a module: a host passes its UIManager and a rect, then calls
+    `process_event` for every event and `update` once per frame, and `close` at the end.
+    """
+
+    def __init__(
+        self,
+        manager: pygame_gui.UIManager,
+        rect: pygame.Rect,
+        *,
+        models_dir: str | os.PathLike[str] | None = None,
+        registry: str | None = None,
+        insecure: bool = False,
+        limits: ResourceLimits | None = None,
+        focus: bool = True,
+        world_name: str | None = None,
+        paint_background: bool = True,
+    ) -> None:
+        self.manager = manager
+        manager.get_theme().load_theme(load_theme())
+        store = ModelStore(models_dir)
+        settings = ManagerSettings(
+            models_dir=str(store.root), default_host=registry or DEFAULT_HOST, insecure=insecure
+        )
+        config = LocalModelConfig(resource_limits=limits or ResourceLimits())
+        self.resources = Resources()
+        self.pools = WorkerPools(config.resource_limits.max_concurrent_downloads)
+        for resource in (store, settings, config, self.pools, InventoryState(), SystemStatus()):
+            self.resources.insert(resource)
+        self.resources.insert(ModelFactsCache())
+        bar_rect, area_rect = split_rect(pygame.Rect(rect))
+        self.areas = build_areas(AreaContext(manager, area_rect, self.resources))
+        # With no other area there is no tab strip: the Models view takes the whole rect.
+        self.tab_bar: TabBar | None = None
+        models_rect = pygame.Rect(rect)
+        if self.areas:
+            models_rect = area_rect
+            self.tab_bar = TabBar(manager, bar_rect, [MODELS_TAB] + [a.title for a in self.areas])
+            for area in self.areas:
+                area.view.hide()
+        self.view = ModelManagerView(manager, models_rect)
+        self.schedule = Schedule(world_name or new_world_name())
+        with entered_world(self.schedule.world_name):
+            esper.create_entity(ModelManagerPanel())
+            esper.create_entity(InventoryRefreshRequest())
+        sets = ModelManagementSystemSet
+        self.schedule.add_system(sets.INSTALLATION, InstallationSystem(self.resources))
+        self.schedule.add_system(sets.LIFECYCLE, LifecycleSystem(self.resources))
+        self.schedule.add_system(sets.LIFECYCLE, ModelFactsSystem(self.resources))
+        self.schedule.add_system(sets.PERFORMANCE, PerformanceSystem(self.resources))
+        self.schedule.add_system(sets.UI, UISystem(self.resources, self.view))
+        for area in self.areas:
+            for system_set, system in area.systems:
+                self.schedule.add_system(system_set, system)
+        self._sleepers = {title: SleepingView(manager, view) for title, view in self._views()}
+        for area in self.areas:
+            self._sleepers[area.title].sleep()
+        if not paint_background:
+            # The host clears the screen itself each frame (the standalone window does).
+            for element in (self.view, self.tab_bar, *(area.view for area in self.areas)):
+                if isinstance(element, DroppableBackground):
+                    element.drop_background()
+        if focus:
+            self.view.focus_entry()
+        self._closed = False
+
+    @property
+    def world_name(self) -> str:
+        return self.schedule.world_name
+
+    @property
+    def store(self) -> ModelStore:
+        return self.resources.get(ModelStore)
+
+    @property
+    def config(self) -> LocalModelConfig:
+        return self.resources.get(LocalModelConfig)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.store.root
+
+    def process_event(self, event: pygame.event.Event) -> bool:
+        """Feed every host event here; True when it belonged to the manager."""
+        if self._closed:
+            return False
+        if self.tab_bar is not None:
+            chosen = self.tab_bar.pressed(event)
+            if chosen is not None:
+                self.show_tab(chosen)
+                return True
+        handled = self.view.handle_event(event)
+        for area in self.areas:
+            handled = area.view.handle_event(event) or handled
+        return handled
+
+    def show_tab(self, title: str) -> None:
+        """Show one area (or the Models view) and hide the others, which go to sleep."""
+        if self.tab_bar is not None:
+            self.tab_bar.select(title)
+        for view_title, view in self._views():
+            sleeper = self._sleepers[view_title]
+            if view_title == title:
+                sleeper.wake()
+                view.show()
+            else:
+                view.hide()
+                if not sleeper.asleep:
+                    sleeper.sleep()
+        if title == MODELS_TAB:
+            self.view.focus_entry()
+        for area in self.areas:
+            if area.title == title:
+                for callback in area.on_show:
+                    callback()
+
+    def _views(self) -> list[tuple[str, AreaView]]:
+        return [(MODELS_TAB, self.view), *((area.title, area.view) for area in self.areas)]
+
+    def update(self, dt: float) -> None:
+        """Run the chained system sets once, in the plugin's own world."""
+        if not self._closed:
+            self.schedule.run(dt)
+
+    def resize(self, rect: pygame.Rect) -> None:
+        area_rect = pygame.Rect(rect)
+        if self.tab_bar is not None:
+            bar_rect, area_rect = split_rect(pygame.Rect(rect))
+            self.tab_bar.resize(bar_rect)
+        self.view.resize(area_rect)
+        for area in self.areas:
+            area.view.resize(area_rect)
+
+    def close(self) -> None:
+        """Cancel running pulls (their partials stay resumable), wait for workers, drop the world."""
+        if self._closed:
+            return
+        self._closed = True
+        with entered_world(self.world_name):
+            for _, task in esper.get_component(ModelInstallationTask):
+                task.cancel.set()
+        for area in self.areas:
+            for callback in area.on_close:
+                callback()
+        # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
+        self.pools.shutdown(wait=True)
+        kill(self.view, *(area.view for area in self.areas))
+        if self.tab_bar is not None:
+            self.tab_bar.close()
+        self.schedule.delete_world()

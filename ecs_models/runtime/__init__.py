@@ -1,0 +1,1 @@
+"""Running models: llama.cpp in-process, the Ollama daemon, several hosts, the model cache, stats, machine samples."""

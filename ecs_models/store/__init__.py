@@ -1,0 +1,1 @@
+"""The models directory, byte-for-byte Ollama's: manifests, blobs, locks, the one scan, usage and history."""

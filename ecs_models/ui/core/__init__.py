@@ -1,0 +1,1 @@
+"""What every pygame_gui view shares: the view base, event claims, notices, sleeping and visibility."""

@@ -1,0 +1,1 @@
+"""The Discover area's view: search, filters, results, details and updates."""

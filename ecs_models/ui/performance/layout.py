@@ -1,0 +1,84 @@
+"""Where the Performance area's widgets go for a given size: pure arithmetic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+from ecs_models.ui.core.layout import MARGIN
+
+LINE = 22
+GAUGE_HEIGHT = 52
+GAUGE_TITLES = ("CPU", "RAM", "Swap", "Disk", "Network in", "GPU")
+MIN_WIDTH = 640
+MIN_HEIGHT = 420
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceLayout:
+    system_label: pygame.Rect
+    gauges: tuple[pygame.Rect, ...]
+    fps: pygame.Rect
+    models_label: pygame.Rect
+    models_list: pygame.Rect
+    title: pygame.Rect
+    fit: pygame.Rect
+    benchmark: pygame.Rect
+    load: pygame.Rect
+    unload: pygame.Rect
+    runtime: pygame.Rect
+    latest: pygame.Rect
+    chart: pygame.Rect
+    cache: pygame.Rect
+    notice: pygame.Rect
+
+
+def compute_layout(width: int, height: int) -> PerformanceLayout:
+    w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
+    inner = w - 2 * MARGIN
+    y = MARGIN
+    system_label = pygame.Rect(MARGIN, y, inner, LINE)
+    y += LINE + 2
+    count = len(GAUGE_TITLES)
+    gauge_w = (inner - (count - 1) * 6) // count
+    gauges = tuple(
+        pygame.Rect(MARGIN + i * (gauge_w + 6), y, gauge_w, GAUGE_HEIGHT) for i in range(count)
+    )
+    y += GAUGE_HEIGHT + 4
+    fps = pygame.Rect(MARGIN, y, inner, LINE)
+    y += LINE + 6
+    notice = pygame.Rect(MARGIN, h - MARGIN - LINE, inner, LINE)
+    cache = pygame.Rect(MARGIN, notice.y - LINE - 2, inner, LINE)
+    bottom = cache.y - 6
+    list_w = int(inner * 0.36)
+    models_label = pygame.Rect(MARGIN, y, list_w, LINE)
+    models_list = pygame.Rect(MARGIN, y + LINE + 2, list_w, max(60, bottom - y - LINE - 2))
+    x = MARGIN + list_w + MARGIN
+    right_w = w - MARGIN - x
+    title = pygame.Rect(x, y, right_w, LINE)
+    fit = pygame.Rect(x, y + LINE + 2, right_w, LINE)
+    buttons_y = fit.bottom + 4
+    benchmark = pygame.Rect(x, buttons_y, 110, 28)
+    load = pygame.Rect(benchmark.right + 6, buttons_y, 80, 28)
+    unload = pygame.Rect(load.right + 6, buttons_y, 80, 28)
+    runtime = pygame.Rect(x, buttons_y + 32, right_w, LINE)
+    latest = pygame.Rect(x, runtime.bottom + 2, right_w, LINE)
+    chart = pygame.Rect(x, latest.bottom + 4, right_w, max(40, bottom - latest.bottom - 4))
+    return PerformanceLayout(
+        system_label=system_label,
+        gauges=gauges,
+        fps=fps,
+        models_label=models_label,
+        models_list=models_list,
+        title=title,
+        fit=fit,
+        benchmark=benchmark,
+        load=load,
+        unload=unload,
+        runtime=runtime,
+        latest=latest,
+        chart=chart,
+        cache=cache,
+        notice=notice,
+    )

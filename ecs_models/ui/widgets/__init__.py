@@ -1,0 +1,1 @@
+"""Reusable pygame_gui widgets, one per module, named after what they show."""
