@@ -9,6 +9,7 @@ import esper
 
 from ecs_models.app.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.app.frame_state import InventoryState, SystemStatus
+from ecs_models.app.model_filter import search_texts
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
@@ -155,6 +156,7 @@ class UISystem(System):
         self.facts = resources.try_get(ModelFactsCache)
         self._shown_inventory: tuple[int, object] | None = None
         self._items: list[tuple[str, str]] = []
+        self._search: dict[str, str] = {}
         self._shown_selection: frozenset[str] = frozenset()
         self._shown_details: tuple[object, ...] = ()
         self._notice_count = 0
@@ -245,10 +247,11 @@ class UISystem(System):
             models = [entry.metadata for _, entry in esper.get_component(InstalledModelEntry)]
             ordered = sort_models(models, panel.sort_criteria)
             self._items = [(self._item_text(m), m.name) for m in ordered]
+            self._search = search_texts(models)
             self.view.show_sort(panel.sort_criteria)
-            self.view.show_models(self._items, selection)
+            self.view.show_models(self._items, selection, self._search)
         elif selection != self._shown_selection:
-            self.view.show_models(self._items, selection)
+            self.view.show_models(self._items, selection, self._search)
         self._shown_selection = selection
         # Details change with the focus, the inventory, or a finished verify (a notice appears).
         fits_version = self.fits.version if self.fits is not None else 0

@@ -39,9 +39,14 @@ from ecs_models.ui.core.background import DroppableBackground
 from ecs_models.ui.core.sleep import SleepingView
 from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.models.view import ModelManagerView
+from ecs_models.ui.widgets.filtered_list import FilterEntry
+from ecs_models.ui.widgets.keyboard import KeyboardNavigator, focus_order
 from ecs_models.ui.widgets.tab_bar import TabBar, split_rect
 
 MODELS_TAB = "Models"
+# Ctrl+1 ... Ctrl+9 show the tabs in their order.
+_TAB_KEYS = tuple(range(pygame.K_1, pygame.K_9 + 1))  # SDL key codes are the digits' ASCII
+_CTRL = pygame.KMOD_CTRL | pygame.KMOD_META
 
 
 def load_theme() -> dict[str, Any]:
@@ -92,6 +97,9 @@ class ModelManagementPlugin:
             for area in self.areas:
                 area.view.hide()
         self.view = ModelManagerView(manager, models_rect)
+        self.active_title = MODELS_TAB
+        # Tab order, focus ring, keys for buttons, lists and drop-downs: one layer for every area.
+        self.keyboard = KeyboardNavigator(manager)
         self.schedule = Schedule(world_name or new_world_name())
         with entered_world(self.schedule.world_name):
             esper.create_entity(ModelManagerPanel())
@@ -142,15 +150,44 @@ class ModelManagementPlugin:
             if chosen is not None:
                 self.show_tab(chosen)
                 return True
+        self.keyboard.note_event(event)
+        if self._shortcut(event):
+            return True
         handled = self.view.handle_event(event)
         for area in self.areas:
             handled = area.view.handle_event(event) or handled
+        if not handled and event.type == pygame.KEYDOWN:
+            handled = self.keyboard.handle_key(event, self._focus_roots())
         return handled
+
+    def _shortcut(self, event: pygame.event.Event) -> bool:
+        """Ctrl+1..5 show a tab; Ctrl+F puts the keyboard in the filter of the area on show."""
+        if event.type != pygame.KEYDOWN or not event.mod & _CTRL:
+            return False
+        titles = [title for title, _ in self._views()]
+        if event.key in _TAB_KEYS[: len(titles)] and self.tab_bar is not None:
+            self.show_tab(titles[_TAB_KEYS.index(event.key)])
+            return True
+        if event.key == pygame.K_f:
+            entry = next(
+                (e for e in focus_order(self._focus_roots()) if isinstance(e, FilterEntry)), None
+            )
+            if entry is not None:
+                self.keyboard.focus(entry)
+                return True
+        return False
+
+    def _focus_roots(self) -> list[object]:
+        """What Tab moves through: the tab strip, then the area on show."""
+        active = dict(self._views())[self.active_title]
+        return [self.tab_bar, active] if self.tab_bar is not None else [active]
 
     def show_tab(self, title: str) -> None:
         """Show one area (or the Models view) and hide the others, which go to sleep."""
         if self.tab_bar is not None:
             self.tab_bar.select(title)
+        self.active_title = title
+        self.keyboard.hide_ring()
         for view_title, view in self._views():
             sleeper = self._sleepers[view_title]
             if view_title == title:
@@ -174,6 +211,7 @@ class ModelManagementPlugin:
         """Run the chained system sets once, in the plugin's own world."""
         if not self._closed:
             self.schedule.run(dt)
+            self.keyboard.update()
 
     def resize(self, rect: pygame.Rect) -> None:
         area_rect = pygame.Rect(rect)
@@ -197,7 +235,7 @@ class ModelManagementPlugin:
                 callback()
         # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
         self.pools.shutdown(wait=True)
-        kill(self.view, *(area.view for area in self.areas))
+        kill(self.view, *(area.view for area in self.areas), self.keyboard.ring)
         if self.tab_bar is not None:
             self.tab_bar.close()
         self.schedule.delete_world()

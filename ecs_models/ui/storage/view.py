@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -18,6 +18,7 @@ from ecs_models.ui.storage import intents
 from ecs_models.ui.storage.gauge import DiskGauge
 from ecs_models.ui.storage.layout import StorageLayout, compute_storage_layout
 from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.filtered_list import FilteredList
 from ecs_models.ui.widgets.progress_bar import TransferProgressBar
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
@@ -56,7 +57,16 @@ class StorageView(View):
 
         self.report_title = label(lay.report_title, "Storage report (reading the store…)")
         self.total_labels = [label(r) for r in lay.totals]
-        self.report_list = selection_list(lay.report_list)
+        # The filter box and its count above the report's rows.
+        self.report_filtered = FilteredList(
+            manager,
+            box,
+            entry=lay.report_filter,
+            count=lay.report_count,
+            rows=lay.report_list,
+            list_id="#ecsm_storage_list",
+        )
+        self.report_list = self.report_filtered.list
         self.refresh_button = button(lay.refresh, "Refresh")
         self.verify_button = button(lay.verify, "Verify all")
         self.repair_button = button(lay.repair, "Repair")
@@ -93,10 +103,7 @@ class StorageView(View):
         self.import_button = button(lay.import_, "Import")
         self.notice_label = label(lay.notice, "", "#ecsm_notice_info")
         self._shown: dict[str, object] = {}
-        self._row_names: dict[str, str] = {}
         self._cleanup_paths: dict[str, str] = {}  # cleanup row text -> the item's path
-        self._selection: frozenset[str] = frozenset()
-        self._focused: str | None = None
         self._default_path = ""
 
     # -- input -------------------------------------------------------------------------
@@ -108,22 +115,19 @@ class StorageView(View):
             if answer is not None:
                 self.intents.append(intents.CleanAnswered(confirmed=answer))
                 return True
+            if self.report_filtered.handle_key(event):
+                return True
         handled, element = claim_event(self, event)
         if element is None:
             return handled
+        picked = self.report_filtered.handle_event(event, element)
+        if picked is not None:
+            self.intents.append(intents.SelectionChanged(picked.selected, picked.focused))
+            return True
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.path_entry:
             pass  # Enter alone is ambiguous (export or import?): the buttons say which
-        elif (
-            event.type
-            in (
-                pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
-                pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
-            )
-            and element is self.report_list
-        ):
-            self._selection_changed(event)
         elif (
             event.type
             in (
@@ -151,20 +155,6 @@ class StorageView(View):
         intent = pressed.get(id(element))
         if intent is not None:
             self.intents.append(intent)
-
-    def _selection_changed(self, event: pygame.event.Event) -> None:
-        selected = frozenset(
-            self._row_names[text]
-            for text in self.report_list.get_multi_selection()
-            if text in self._row_names
-        )
-        clicked = self._row_names.get(getattr(event, "text", ""))
-        if event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION and clicked is not None:
-            self._focused = clicked
-        elif self._focused not in selected:
-            self._focused = max(selected) if selected else None
-        self._selection = selected
-        self.intents.append(intents.SelectionChanged(selected, self._focused))
 
     def drain_intents(self) -> list[intents.StorageIntent]:
         drained, self.intents = self.intents, []
@@ -194,19 +184,15 @@ class StorageView(View):
             if not isinstance(old, tuple) or old[i] != text:
                 widget.set_text(text)
 
-    def show_report_rows(self, rows: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> None:
-        """(text, model name) rows; the selection is kept across rebuilds."""
-        texts = tuple(text for text, _ in rows)
-        wanted = frozenset(selected)
-        if not self._changed("rows", (texts, wanted)):
-            return
-        if self._shown.get("row_texts") != texts:
-            self._shown["row_texts"] = texts
-            self._row_names = dict(rows)
-            self.report_list.set_item_list(list(texts))
-        self.report_list.set_selected_texts(
-            {text for text, name in self._row_names.items() if name in wanted}
-        )
+    def show_report_rows(
+        self,
+        rows: Sequence[tuple[str, str]],
+        selected: AbstractSet[str],
+        search: Mapping[str, str] | None = None,
+    ) -> None:
+        """(text, model name) rows that pass the filter (which searches `search[name]`, else
+        the text); the selection is kept across rebuilds."""
+        self.report_filtered.show(rows, selected, search)
 
     def show_cleanup_rows(self, rows: Sequence[tuple[str, str]], picked: AbstractSet[str]) -> None:
         """(text, path) rows of the cleanup dry run, with the `picked` paths highlighted."""
@@ -260,7 +246,6 @@ class StorageView(View):
         placed = (
             (self.report_title, lay.report_title),
             *zip(self.total_labels, lay.totals, strict=True),
-            (self.report_list, lay.report_list),
             (self.refresh_button, lay.refresh),
             (self.verify_button, lay.verify),
             (self.repair_button, lay.repair),
@@ -280,6 +265,7 @@ class StorageView(View):
             (self.notice_label, lay.notice),
         )
         place(placed)
+        self.report_filtered.place(lay.report_filter, lay.report_count, lay.report_list)
         self.zstd_box.set_relative_position((lay.zstd.x, lay.zstd.y + 7))
         self.gauge.place(lay.gauge)
         question = self._shown.get("confirm")
