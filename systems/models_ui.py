@@ -13,6 +13,7 @@ from ecs_models.app.model_filter import search_texts
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
+from ecs_models.app.store_totals import totals_text
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.fit_cache import FitVerdicts
 from ecs_models.components.installation import (
@@ -161,7 +162,7 @@ class UISystem(System):
         self._shown_details: tuple[object, ...] = ()
         self._notice_count = 0
         self._shown_status: tuple[object, ...] = ()
-        self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
+        self._totals: tuple[int, str] = (-1, "")  # inventory version, the models' bytes
         self._captions: dict[int, tuple[PullState, str, float]] = {}
         view.streams_menu.show(self.config.resource_limits.download_streams)
 
@@ -308,7 +309,17 @@ class UISystem(System):
         if key == self._shown_status:
             return
         self._shown_status = key
+        # The models' bytes first: on a narrow window the end of the line is cut.
         parts = []
+        if self.inventory.loaded:
+            if self._totals[0] != self.inventory.version:
+                self._totals = (
+                    self.inventory.version,
+                    totals_text(self.config.installed_models.values()),
+                )
+            parts.append(self._totals[1])
+        else:
+            parts.append("Reading the models directory")
         if sample is None:
             parts.append("Measuring disk and memory")
         else:
@@ -317,13 +328,4 @@ class UISystem(System):
                 f"RAM {human_bytes(sample.ram_available)} free of {human_bytes(sample.ram_total)}"
             )
             parts.append(f"CPU {sample.cpu_percent:.0f} %")
-        if self.inventory.loaded:
-            if self._totals[0] != self.inventory.version:
-                installed = self.config.installed_models.values()
-                total = sum(m.size for m in installed)
-                self._totals = (self.inventory.version, len(installed), total)
-            _, count, total = self._totals
-            parts.append(f"{count} model{'s' if count != 1 else ''}, {human_bytes(total)}")
-        else:
-            parts.append("reading the models directory")
         self.view.show_status("  ·  ".join(parts))

@@ -23,11 +23,12 @@ from ecs_models.app.schedule import (
     entered_world,
     new_world_name,
 )
+from ecs_models.app.ui_state import MODELS_LIST
 from ecs_models.app.workers import WorkerPools
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.lifecycle import InventoryRefreshRequest
-from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.panel import ModelManagerPanel, ModelSortCriteria
 from ecs_models.names import DEFAULT_HOST
 from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.installation import InstallationSystem
@@ -128,6 +129,21 @@ class ModelManagementPlugin:
     @property
     def world_name(self) -> str:
         return self.schedule.world_name
+
+    def sort_orders(self) -> dict[str, str]:
+        """Each list's sort order by name (ui_state.MODELS_LIST), for the window to remember."""
+        with entered_world(self.schedule.world_name):
+            panel = next(iter(esper.get_component(ModelManagerPanel)), None)
+        return {MODELS_LIST: panel[1].sort_criteria.value} if panel is not None else {}
+
+    def restore_sort_orders(self, orders: dict[str, str]) -> None:
+        """Sort orders remembered from an earlier run; an unknown value keeps the default."""
+        wanted = orders.get(MODELS_LIST)
+        if wanted not in {c.value for c in ModelSortCriteria}:
+            return
+        with entered_world(self.schedule.world_name):
+            for _, panel in esper.get_component(ModelManagerPanel):
+                panel.sort_criteria = ModelSortCriteria(wanted)
 
     @property
     def store(self) -> ModelStore:

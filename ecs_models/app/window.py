@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ import pygame_gui
 
 from ecs_models.app.pacing import FramePacing
 from ecs_models.app.plugin import ModelManagementPlugin, load_theme
+from ecs_models.app.ui_state import UiState, load_ui_state, save_ui_state, ui_state_file
 from ecs_models.errors import EcsModelsError
 
 WINDOW_SIZE = (1100, 720)
@@ -33,7 +35,7 @@ def run_window(
     registry: str | None = None,
     insecure: bool = False,
     max_frames: int | None = None,
-    size: tuple[int, int] = WINDOW_SIZE,
+    size: tuple[int, int] | None = None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None = None,
 ) -> int:
     """Open the manager window and run until it is closed; returns the exit status (0).
@@ -58,6 +60,9 @@ def run_window(
                 f"The window cannot open: SDL found no display it can use (only its {driver} "
                 f"driver, which shows nothing); {NO_DISPLAY_HINT}."
             )
+        remembered = load_ui_state(ui_state_file())
+        if size is None:
+            size = _opening_size(remembered.window_size)
         screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         pygame.display.set_caption("ecs_models: local model manager")
         manager = pygame_gui.UIManager(size)
@@ -69,13 +74,40 @@ def run_window(
             insecure=insecure,
             paint_background=False,
         )
+        plugin.restore_sort_orders(remembered.sort_orders)
         try:
-            _loop(screen, manager, plugin, max_frames, on_frame)
+            closed_size = _loop(screen, manager, plugin, max_frames, on_frame)
+            _remember(remembered, closed_size, plugin.sort_orders())
         finally:
             plugin.close()
     finally:
         pygame.quit()
     return 0
+
+
+def _opening_size(remembered: tuple[int, int] | None) -> tuple[int, int]:
+    """The remembered size, within the minimum and the screen; else the default size."""
+    if remembered is None:
+        return WINDOW_SIZE
+    info = pygame.display.Info()
+    screen = (info.current_w, info.current_h)
+    return (
+        max(MIN_SIZE[0], min(remembered[0], screen[0] if screen[0] > 0 else remembered[0])),
+        max(MIN_SIZE[1], min(remembered[1], screen[1] if screen[1] > 0 else remembered[1])),
+    )
+
+
+def _remember(before: UiState, size: tuple[int, int], sort_orders: dict[str, str]) -> None:
+    """Write the size and sort orders if they changed (an untouched run writes nothing)."""
+    after = UiState(size, {**before.sort_orders, **sort_orders})
+    unchanged = after.sort_orders == before.sort_orders and (
+        size == before.window_size or (before.window_size is None and size == WINDOW_SIZE)
+    )
+    if unchanged:
+        return
+    # A read-only config dir: the window still closes, and opens at the default size next time.
+    with contextlib.suppress(OSError):
+        save_ui_state(ui_state_file(), after)
 
 
 def _linux_display_present() -> bool:
@@ -108,6 +140,7 @@ class WindowLoop:
         self.plugin = plugin
         self.pacing = pacing or FramePacing()
         self.closed = False
+        self.size: tuple[int, int] = screen.get_size()
         self._clock = pygame.time.Clock()
         self._last = time.perf_counter()
         self._gui_dt = 0.0
@@ -119,6 +152,7 @@ class WindowLoop:
                 self.closed = True
             if event.type == pygame.VIDEORESIZE:
                 width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
+                self.size = (width, height)
                 self.manager.set_window_resolution((width, height))
                 self.plugin.resize(pygame.Rect(0, 0, width, height))
             self.manager.process_events(event)
@@ -153,14 +187,16 @@ def _loop(
     plugin: ModelManagementPlugin,
     max_frames: int | None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None,
-) -> None:
+) -> tuple[int, int]:
+    """Run frames until the window closes (or the frames or `on_frame` end it); its size then."""
     window = WindowLoop(screen, manager, plugin)
     frames = 0
     while max_frames is None or frames < max_frames:
         painted = window.frame().painted
         if window.closed:
-            return
+            break
         frames += 1
         if painted and on_frame is not None and on_frame(plugin):
-            return
+            break
         window.wait()
+    return window.size

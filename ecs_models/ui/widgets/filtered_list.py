@@ -23,7 +23,8 @@ from pygame_gui.core import ObjectID
 from ecs_models.ui.core.fit_text import text_width
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
-FILTER_HINT = "Filter by name, family or tag (Ctrl+F)"
+# The box's placeholder, longest first: the longest that fits its width is shown.
+FILTER_HINTS = ("Filter by name, family or tag (Ctrl+F)", "Filter (Ctrl+F)", "Filter")
 SELECTION_EVENTS = (
     pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
     pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
@@ -78,8 +79,12 @@ class FilteredList:
         self.manager = manager
         self.noun = noun
         self.entry = FilterEntry(
-            relative_rect=entry, manager=manager, container=container, placeholder_text=FILTER_HINT
+            relative_rect=entry,
+            manager=manager,
+            container=container,
+            placeholder_text=FILTER_HINTS[0],
         )
+        self._fit_hint()
         self.count_label = pygame_gui.elements.UILabel(
             relative_rect=count,
             text="",
@@ -145,6 +150,15 @@ class FilteredList:
         self.list.set_item_list(list(texts))
         self.list.set_selected_texts({t for t, k in self._keys.items() if k in self._selected})
         return True
+
+    def _fit_hint(self) -> None:
+        room = int(self.entry.relative_rect.width) - 12
+        font = getattr(self.entry, "font", None)
+        hint = next((h for h in FILTER_HINTS if text_width(font, h) <= room), FILTER_HINTS[-1])
+        if hint != self.entry.placeholder_text:
+            self.entry.placeholder_text = hint
+            if not self.entry.get_text():
+                self.entry.rebuild()  # the placeholder is drawn into the entry's image
 
     def _show_count(self) -> None:
         candidates = count_text(len(self._shown), len(self._rows), len(self._selected), self.noun)
@@ -233,6 +247,7 @@ class FilteredList:
             element.set_dimensions(rect.size)
         self._count = ""
         self._show_count()
+        self._fit_hint()
 
     def kill(self) -> None:
         for element in (self.entry, self.count_label, self.list):
