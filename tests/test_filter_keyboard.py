@@ -28,6 +28,7 @@ from ecs_models.app.window import WINDOW_SIZE
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.formatting import human_bytes
 from ecs_models.store.model_store import ModelStore
+from ecs_models.ui.core.fit_text import text_width
 from ecs_models.ui.widgets.filtered_list import FilteredList
 
 COUNT = 150
@@ -326,12 +327,12 @@ def test_filter_count_and_hint_fit_their_boxes_at_800_wide(
     try:
         panel.run_until(lambda: len(panel.view.models_list.item_list) == COUNT)
         listed = panel.view.filtered
-        font = listed.entry.font
-        assert font.size(listed.entry.placeholder_text)[0] <= listed.entry.rect.width - 12
+        hint = listed.entry.placeholder_text
+        assert text_width(listed.entry.font, hint) <= listed.entry.rect.width - 12
         press(panel, pygame.K_f, CTRL)
         press(panel, pygame.K_RETURN)
         label = listed.count_label
-        assert label.font.size(label.text)[0] <= label.rect.width, label.text
+        assert text_width(label.font, label.text) <= label.rect.width, label.text
         assert not listed.entry.rect.colliderect(label.rect)
         assert not label.rect.colliderect(panel.view.remove_button.rect)
         assert isinstance(listed.entry, pygame_gui.elements.UITextEntryLine)

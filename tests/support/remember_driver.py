@@ -49,7 +49,8 @@ def main() -> None:
     def look(plugin: Any) -> bool:
         if len(plugin.view.models_list.item_list) < count:
             return False
-        seen["size"] = list(pygame.display.get_surface().get_size())
+        screen = pygame.display.get_surface()
+        seen["size"] = list(screen.get_size()) if screen is not None else None
         seen["sort"] = plugin.view.sort_menu.selected_option[0]
         return True
 

@@ -158,7 +158,7 @@ class FilteredList:
         if hint != self.entry.placeholder_text:
             self.entry.placeholder_text = hint
             if not self.entry.get_text():
-                self.entry.rebuild()  # the placeholder is drawn into the entry's image
+                self.entry.rebuild()  # type: ignore[no-untyped-call]  # draws the placeholder
 
     def _show_count(self) -> None:
         candidates = count_text(len(self._shown), len(self._rows), len(self._selected), self.noun)
