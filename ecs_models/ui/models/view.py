@@ -128,6 +128,9 @@ class ModelManagerView(View):
                 return True
             if self._delete_key(event):
                 return True
+        typed = self.filtered.follow_typing(event)
+        if typed is not None:
+            self.intents.append(intents.SelectionChanged(typed.selected, typed.focused))
         handled, element = claim_event(self, event)
         if element is None:
             return handled

@@ -117,6 +117,9 @@ class StorageView(View):
                 return True
             if self.report_filtered.handle_key(event):
                 return True
+        typed = self.report_filtered.follow_typing(event)
+        if typed is not None:
+            self.intents.append(intents.SelectionChanged(typed.selected, typed.focused))
         handled, element = claim_event(self, event)
         if element is None:
             return handled

@@ -35,12 +35,6 @@ class FilterEntry(pygame_gui.elements.UITextEntryLine):
     """The filter's text field: Ctrl+F looks for this type in the view on show."""
 
 
-def matches(query: str, haystack: str) -> bool:
-    """True when every word of `query` occurs in `haystack`, ignoring case."""
-    lowered = haystack.lower()
-    return all(word in lowered for word in query.lower().split())
-
-
 def count_text(shown: int, total: int, selected: int, noun: str = "models") -> list[str]:
     """The count beside the filter, longest first: '12 of 150  ·  2 selected', '12/150 · 2'."""
     counted = f"{shown} of {total}" if shown != total else f"{total} {noun}"
@@ -104,6 +98,8 @@ class FilteredList:
         self._search: dict[str, str] = {}
         self._keys: dict[str, str] = {}  # row text -> key, for the rows on show
         self._shown: tuple[str, ...] = ()
+        self._haystacks: list[str] = []  # per row, lowered: what the filter searches
+        self._matched: list[int] | None = None  # indices of the rows the query matched
         self._selected: frozenset[str] = frozenset()
         self._focused: str | None = None
         self._count = ""
@@ -122,6 +118,9 @@ class FilteredList:
         if rows != self._rows or (search is not None and search != self._search):
             self._rows = rows
             self._search = dict(search) if search is not None else {}
+            # Lowered once per change of the rows, never per keystroke.
+            self._haystacks = [self._search.get(key, text).lower() for text, key in rows]
+            self._matched = None
             changed = self._apply_filter()
         else:
             changed = False
@@ -134,14 +133,25 @@ class FilteredList:
         self._show_count()
         return changed
 
-    def _apply_filter(self) -> bool:
-        """Put the rows matching the query on show; True when they changed."""
-        query = self.query
-        visible = [
-            (text, key)
-            for text, key in self._rows
-            if not query or matches(query, self._search.get(key, text))
-        ]
+    def _apply_filter(self, narrowing: bool = False) -> bool:
+        """Put the rows matching the query on show; True when they changed.
+
+        `narrowing`: the query only grew at its end, so only the rows matched before can match.
+        """
+        words = self.query.lower().split()
+        previous = self._matched if narrowing and self._matched is not None else None
+        candidates = previous if previous is not None else range(len(self._rows))
+        hays = self._haystacks
+        if not words:
+            matched = list(range(len(self._rows)))
+        elif len(words) == 1:
+            word = words[0]
+            matched = [i for i in candidates if word in hays[i]]
+        else:
+            matched = [i for i in candidates if all(w in hays[i] for w in words)]
+        self._matched = matched
+        rows = self._rows
+        visible = [rows[i] for i in matched]
         texts = tuple(text for text, _ in visible)
         if texts == self._shown:
             return False
@@ -189,6 +199,14 @@ class FilteredList:
             return self._picked(event)
         return None
 
+    def follow_typing(self, event: pygame.event.Event) -> Selection | None:
+        """Filter in the frame of the keystroke itself: the host's UIManager has already put
+        a typed key (or a deletion) into the box, and its change event would come a frame
+        later (then it finds the query unchanged)."""
+        if event.type not in (pygame.TEXTINPUT, pygame.KEYDOWN) or not self.entry.is_focused:
+            return None
+        return self.set_query(self.entry.get_text())
+
     def handle_key(self, event: pygame.event.Event) -> bool:
         """Keys in the filter box: Down moves into the list, Escape empties the box."""
         if event.type != pygame.KEYDOWN or not self.entry.is_focused:
@@ -206,8 +224,9 @@ class FilteredList:
         """Filter by `query`; a Selection when rows it hides were selected."""
         if query == self.query:
             return None
+        narrowing = bool(self.query) and query.startswith(self.query)
         self.query = query
-        self._apply_filter()
+        self._apply_filter(narrowing)
         self._show_count()
         kept = self._selected & set(self._keys.values())
         if kept == self._selected:

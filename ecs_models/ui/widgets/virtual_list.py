@@ -93,6 +93,7 @@ class VirtualList(UIElement):
             element_id=["selection_list"],
         )
         self.item_list: list[dict[str, Any]] = []
+        self._row_dicts: dict[tuple[str, str], dict[str, Any]] = {}
         self.list_item_height = ROW_HEIGHT
         self.scroll_bar: pygame_gui.elements.UIVerticalScrollBar | None = None
         self._offset = 0.0  # pixels of rows scrolled above the view
@@ -155,16 +156,26 @@ class VirtualList(UIElement):
     # -- rows ---------------------------------------------------------------------------
     def set_item_list(self, new_item_list: list[str | tuple[str, str]]) -> None:
         """New rows, none selected; the scroll position stays where it can."""
-        self.item_list = [
-            {
-                "text": raw if isinstance(raw, str) else raw[0],
-                "object_id": _DEFAULT_ROW_ID if isinstance(raw, str) else raw[1],
-                "selected": False,
-                "button_element": None,
-                "height": index * self.list_item_height,
-            }
-            for index, raw in enumerate(new_item_list)
-        ]
+        # A filter shows subsets of the same rows keystroke after keystroke: their dicts are
+        # reused, so a thousand rows are a thousand look-ups, not a thousand new objects.
+        known = self._row_dicts
+        if len(known) > 4 * max(len(new_item_list), 1024):
+            known.clear()
+        height = self.list_item_height
+        placed: set[int] = set()  # ids of the dicts used so far: a repeated text gets its own
+        rows = []
+        for index, raw in enumerate(new_item_list):
+            key = (raw, _DEFAULT_ROW_ID) if isinstance(raw, str) else raw
+            row = known.get(key)
+            if row is None or id(row) in placed:
+                row = {"text": key[0], "object_id": key[1]}
+                known.setdefault(key, row)
+            placed.add(id(row))
+            row["selected"] = False
+            row["button_element"] = None
+            row["height"] = index * height
+            rows.append(row)
+        self.item_list = rows
         self._hovered_row = None
         self._drawn_key = None  # the new rows need their handles even if they look the same
         self._kill_row_tool_tip()
