@@ -338,3 +338,28 @@ def test_filter_count_and_hint_fit_their_boxes_at_800_wide(
         assert isinstance(listed.entry, pygame_gui.elements.UITextEntryLine)
     finally:
         panel.close()
+
+
+def test_remote_tab_filters_the_models_to_push_and_picks_one_by_keyboard(
+    harness: PanelHarness, many: InstalledSet
+) -> None:
+    plugin = harness.plugin
+    press(harness, pygame.K_5, CTRL)
+    assert plugin.active_title == "Remote"
+    remote = next(a.view for a in plugin.areas if a.title == "Remote")
+    listed = remote.filtered  # type: ignore[attr-defined]
+    harness.run_until(lambda: len(listed.shown_keys) == COUNT, timeout=30)
+    press(harness, pygame.K_f, CTRL)
+    type_keys(harness, "mistral-014")
+    wanted = sorted(n for n in many.names if "-mistral-014" in n)
+    assert sorted(listed.shown_keys) == wanted and len(wanted) == 2
+    assert listed.count_label.text == f"2 of {COUNT}"
+    press(harness, pygame.K_DOWN)
+    assert remote.selected_model == listed.shown_keys[0]  # type: ignore[attr-defined]
+    press(harness, pygame.K_DOWN, pygame.KMOD_LSHIFT)  # one model is pushed: Shift moves
+    assert remote.selected_model == listed.shown_keys[1]  # type: ignore[attr-defined]
+    assert listed.list.get_multi_selection() == [listed.list.item_list[1]["text"]]
+    press(harness, pygame.K_f, CTRL)  # selects the query: typing replaces it
+    type_keys(harness, "mistral-0144")  # hides the selected 0149
+    assert listed.shown_keys == [n for n in wanted if "0144" in n]
+    assert remote.selected_model is None  # type: ignore[attr-defined]

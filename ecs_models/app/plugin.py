@@ -190,6 +190,7 @@ class ModelManagementPlugin:
             )
             if entry is not None:
                 self.keyboard.focus(entry)
+                entry.select_all()
                 return True
         return False
 

@@ -49,12 +49,13 @@ def elide_end(font: MeasuringFont | None, text: str, width: int) -> str:
 
 
 def elide_middle(font: MeasuringFont | None, text: str, width: int) -> str:
-    """Keep both ends ("registry.exa…/library/model:tag"): a model's tag is at its end."""
+    """Keep both ends, the end longer ("regis…/library/model-0042:tag"): what tells a model
+    from its neighbours (number, size, tag) is at its end."""
     if text_width(font, text) <= width:
         return text
 
     def cut(n: int) -> str:
-        tail = (n + 1) // 2
+        tail = (2 * n + 2) // 3
         return text[: n - tail] + ELLIPSIS + (text[len(text) - tail :] if tail else "")
 
     keep = _longest(lambda n: text_width(font, cut(n)) <= width, len(text) - 1)

@@ -33,6 +33,8 @@ class HostCardLayout:
 @dataclass(frozen=True, slots=True)
 class RemoteLayout:
     push_title: pygame.Rect
+    models_filter: pygame.Rect
+    models_count: pygame.Rect  # beside the filter: "12 of 150"
     models_list: pygame.Rect
     dest_label: pygame.Rect
     dest_entry: pygame.Rect
@@ -77,7 +79,11 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     dest_y = push_y - 4 - ROW
     dest_label = pygame.Rect(MARGIN, dest_y - LINE, left_w, LINE)
     push_title = pygame.Rect(MARGIN, MARGIN, left_w, LINE)
-    list_top = push_title.bottom + 2
+    filter_y = push_title.bottom + 2
+    filter_w = max(120, min(320, left_w - 110))
+    models_filter = pygame.Rect(MARGIN, filter_y, filter_w, ROW)
+    models_count = pygame.Rect(models_filter.right + 8, filter_y, left_w - filter_w - 8, ROW)
+    list_top = models_filter.bottom + 4
     models_list = pygame.Rect(MARGIN, list_top, left_w, max(60, dest_label.y - 6 - list_top))
 
     # Right column: title and Refresh, the address row, host cards, then the host actions.
@@ -102,6 +108,8 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     model_w = right_w - 2 * (BUTTON + 8)
     return RemoteLayout(
         push_title=push_title,
+        models_filter=models_filter,
+        models_count=models_count,
         models_list=models_list,
         dest_label=dest_label,
         dest_entry=pygame.Rect(MARGIN, dest_y, left_w, ROW),

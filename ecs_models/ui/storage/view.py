@@ -12,6 +12,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.storage.disk import DiskStatus
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.fit_text import set_fitted_text
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
 from ecs_models.ui.storage import intents
@@ -105,6 +106,7 @@ class StorageView(View):
         self._shown: dict[str, object] = {}
         self._cleanup_paths: dict[str, str] = {}  # cleanup row text -> the item's path
         self._default_path = ""
+        self._full_texts: dict[Any, str] = {}  # label -> its whole text (the label may cut it)
 
     # -- input -------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> bool:
@@ -176,7 +178,12 @@ class StorageView(View):
 
     def show_title(self, text: str) -> None:
         if self._changed("title", text):
-            self.report_title.set_text(text)
+            self._fitted(self.report_title, text)
+
+    def _fitted(self, label: Any, text: str) -> None:
+        """Show `text` cut to the label's width (whole on hover); kept to cut again on resize."""
+        self._full_texts[label] = text
+        set_fitted_text(label, text, padding=2)
 
     def show_lines(self, key: str, labels: Sequence[Any], lines: Sequence[str]) -> None:
         padded = tuple(lines) + ("",) * (len(labels) - len(lines))
@@ -185,7 +192,7 @@ class StorageView(View):
             return
         for i, (widget, text) in enumerate(zip(labels, padded, strict=False)):
             if not isinstance(old, tuple) or old[i] != text:
-                widget.set_text(text)
+                self._fitted(widget, text)
 
     def show_report_rows(
         self,
@@ -268,6 +275,8 @@ class StorageView(View):
             (self.notice_label, lay.notice),
         )
         place(placed)
+        for label, text in self._full_texts.items():
+            set_fitted_text(label, text, padding=2)
         self.report_filtered.place(lay.report_filter, lay.report_count, lay.report_list)
         self.zstd_box.set_relative_position((lay.zstd.x, lay.zstd.y + 7))
         self.gauge.place(lay.gauge)

@@ -34,6 +34,12 @@ SELECTION_EVENTS = (
 class FilterEntry(pygame_gui.elements.UITextEntryLine):
     """The filter's text field: Ctrl+F looks for this type in the view on show."""
 
+    def select_all(self) -> None:
+        """Select the whole query, as a find box does on Ctrl+F: typing replaces it."""
+        self.select_range = [0, len(self.text)]
+        self.edit_position = len(self.text)
+        self.cursor_has_moved_recently = True
+
 
 def count_text(shown: int, total: int, selected: int, noun: str = "models") -> list[str]:
     """The count beside the filter, longest first: '12 of 150  ·  2 selected', '12/150 · 2'."""
@@ -69,6 +75,7 @@ class FilteredList:
         rows: pygame.Rect,
         list_id: str,
         noun: str = "models",
+        multi_select: bool = True,
     ) -> None:
         self.manager = manager
         self.noun = noun
@@ -92,6 +99,7 @@ class FilteredList:
             manager=manager,
             container=container,
             object_id=ObjectID(object_id=list_id),
+            multi_select=multi_select,
         )
         self.query = ""
         self._rows: tuple[tuple[str, str], ...] = ()

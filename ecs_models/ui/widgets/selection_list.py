@@ -62,7 +62,10 @@ class DesktopSelectionList(VirtualList):
     selection is `get_multi_selection()`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, multi_select: bool = True, **kwargs: Any) -> None:
+        # False: one row at a time (Ctrl and Shift change nothing), for lists an action
+        # takes a single model from.
+        self.multi_select = multi_select
         self._key_mods = 0
         self._anchor: str | None = None
         self._cursor: str | None = None  # the row the keyboard moves from
@@ -84,7 +87,7 @@ class DesktopSelectionList(VirtualList):
         """Move the selection for a navigation key (Shift extends it); True when it was one."""
         count = len(self.item_list)
         if key == pygame.K_a and mods & CTRL:
-            if count:
+            if count and self.multi_select:
                 self._select_indices(set(range(count)))
                 self._post_selection(self.item_list[self._cursor_index() or 0])
             return True
@@ -130,6 +133,8 @@ class DesktopSelectionList(VirtualList):
         items = self.item_list
         clicked = items[index]
         self._cursor = clicked["text"]
+        if not self.multi_select:
+            mods = 0
         anchor = self._anchor_index()
         if mods & pygame.KMOD_SHIFT and anchor is not None:
             low, high = sorted((anchor, index))
