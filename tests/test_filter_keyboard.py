@@ -264,6 +264,15 @@ def test_ctrl_digits_switch_tabs_and_ctrl_f_finds_that_tabs_filter(
     ):
         press(harness, digit, CTRL)
         assert plugin.active_title == titles[title]
+    # X11 sends Ctrl+1 as a key and as the text "1": the text must not reach a text field.
+    harness.manager.set_focus_set(harness.view.entry)
+    pygame.event.post(
+        pygame.event.Event(pygame.KEYDOWN, key=pygame.K_1, mod=CTRL, unicode="1", scancode=0)
+    )
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text="1"))
+    harness.settle(3)
+    assert harness.view.entry.get_text() == ""
+    assert plugin.keyboard.target is plugin.tab_bar.buttons["Models"]  # type: ignore[union-attr]
     press(harness, pygame.K_3, CTRL)
     assert plugin.active_title == "Storage"
     storage = next(a.view for a in plugin.areas if a.title == "Storage")

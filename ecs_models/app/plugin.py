@@ -182,7 +182,11 @@ class ModelManagementPlugin:
             return False
         titles = [title for title, _ in self._views()]
         if event.key in _TAB_KEYS[: len(titles)] and self.tab_bar is not None:
-            self.show_tab(titles[_TAB_KEYS.index(event.key)])
+            title = titles[_TAB_KEYS.index(event.key)]
+            self.show_tab(title)
+            # The keyboard goes to the tab's button: X11 also sends Ctrl+1 as the text "1",
+            # which must not land in a text field that had the focus.
+            self.keyboard.focus(self.tab_bar.buttons[title])
             return True
         if event.key == pygame.K_f:
             entry = next(

@@ -63,18 +63,25 @@ def elide_middle(font: MeasuringFont | None, text: str, width: int) -> str:
 
 
 def fit_row(font: MeasuringFont | None, text: str, width: int) -> str:
-    """A list row cut to `width`: its first column (the name) loses its middle first, so the
-    columns after it (size, status...) stay readable; only if those alone are too wide is the
-    end cut as well."""
+    """A list row cut to `width`, the name (first column) and the last column (a status) kept
+    readable: the name keeps its whole width up to half the row; columns between are dropped
+    from the right until the rest fits; only then does the name lose its middle, and if even
+    the name's first letters and the columns left do not fit, the end is cut."""
     if text_width(font, text) <= width:
         return text
-    name, gap, rest = text.partition(COLUMN_GAP)
-    if gap:
-        room = width - text_width(font, gap + rest)
-        minimum = text_width(font, name[:4] + ELLIPSIS)
-        if room >= minimum:
-            return elide_middle(font, name, room) + gap + rest
-    return elide_end(font, text, width)
+    name, *rest = text.split(COLUMN_GAP)
+    if not rest:
+        return elide_end(font, text, width)
+    name_room = min(text_width(font, name), width // 2)
+    while len(rest) > 2 and text_width(font, COLUMN_GAP + COLUMN_GAP.join(rest)) > (
+        width - name_room
+    ):
+        del rest[-2]  # a middle column goes first: the status at the end stays
+    tail = COLUMN_GAP + COLUMN_GAP.join(rest)
+    room = width - text_width(font, tail)
+    if room >= text_width(font, name[:4] + ELLIPSIS):
+        return elide_middle(font, name, room) + tail
+    return elide_end(font, name + tail, width)
 
 
 def set_fitted_text(element: Any, text: str, *, middle: bool = False, padding: int = 6) -> str:
