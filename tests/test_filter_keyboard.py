@@ -12,6 +12,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -401,7 +402,7 @@ def test_no_text_spills_out_of_its_widget_from_800x600_to_1920x1080(
                 if title == "Storage":
                     storage = next(a.view for a in panel.plugin.areas if a.title == title)
                     listed = storage.report_filtered  # type: ignore[attr-defined]
-                    panel.run_until(lambda listed=listed: len(listed.shown_keys) == COUNT)
+                    panel.run_until(partial(all_listed, listed))
                     panel.settle(3)
                     # Every row in view keeps its status column, however narrow the list.
                     drawn = [i["button_element"] for i in listed.list.item_list]
@@ -411,6 +412,10 @@ def test_no_text_spills_out_of_its_widget_from_800x600_to_1920x1080(
         finally:
             panel.close()
     assert not [w for w in caught if "too small" in str(w.message)]
+
+
+def all_listed(listed: FilteredList) -> bool:
+    return len(listed.shown_keys) == COUNT
 
 
 def spilling(panel: PanelHarness) -> list[tuple[str, int, int]]:
