@@ -24,7 +24,7 @@ from typing import Any
 import pygame
 import pygame_gui
 
-from ecs_models.ui.widgets.virtual_list import VirtualList
+from ecs_models.ui.widgets.virtual_list import MOVE_KEYS, VirtualList, row_after_key
 
 RING_COLOUR = pygame.Color("#58a6ff")
 RING_WIDTH = 2
@@ -32,14 +32,6 @@ RING_GAP = 2  # between the widget's edge and the ring
 RING_LAYER = 40  # above every widget of the views, their questions and drop-downs
 MODAL_ID = "#ecsm_confirm_box"  # a question: Tab stays inside it while it is open
 _ENTER = (pygame.K_RETURN, pygame.K_KP_ENTER)
-_LIST_KEYS = (
-    pygame.K_UP,
-    pygame.K_DOWN,
-    pygame.K_PAGEUP,
-    pygame.K_PAGEDOWN,
-    pygame.K_HOME,
-    pygame.K_END,
-)
 _CTRL = pygame.KMOD_CTRL | pygame.KMOD_META
 FOCUSABLE = (
     pygame_gui.elements.UIButton,
@@ -271,7 +263,7 @@ def _post(kind: int, element: Any, **data: Any) -> None:
 
 def _move_in_plain_list(element: Any, key: int) -> bool:
     """Select the next/previous/first/last row of a single-selection pygame_gui list."""
-    if key not in _LIST_KEYS:
+    if key not in MOVE_KEYS:
         return False
     items = element.item_list
     if not items:
@@ -279,18 +271,7 @@ def _move_in_plain_list(element: Any, key: int) -> bool:
     current = next((i for i, item in enumerate(items) if item["selected"]), None)
     height = max(1, int(element.list_item_height))
     page = max(1, int(element.rect.height) // height - 1)
-    if current is None:
-        target = len(items) - 1 if key == pygame.K_END else 0
-    else:
-        target = {
-            pygame.K_UP: current - 1,
-            pygame.K_DOWN: current + 1,
-            pygame.K_PAGEUP: current - page,
-            pygame.K_PAGEDOWN: current + page,
-            pygame.K_HOME: 0,
-            pygame.K_END: len(items) - 1,
-        }[key]
-    target = max(0, min(len(items) - 1, target))
+    target = row_after_key(key, current, len(items), page)
     for index, item in enumerate(items):
         item["selected"] = index == target
         button = item["button_element"]

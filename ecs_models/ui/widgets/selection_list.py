@@ -27,7 +27,7 @@ from typing import Any
 import pygame
 import pygame_gui
 
-from ecs_models.ui.widgets.virtual_list import VirtualList
+from ecs_models.ui.widgets.virtual_list import MOVE_KEYS, VirtualList, row_after_key
 
 _CTRL_KEYS = (pygame.K_LCTRL, pygame.K_RCTRL, pygame.K_LMETA, pygame.K_RMETA)
 _SHIFT_KEYS = (pygame.K_LSHIFT, pygame.K_RSHIFT)
@@ -42,16 +42,6 @@ def _mods_after_key(event: pygame.event.Event) -> int:
         if key in keys:
             mods = mods | bits if event.type == pygame.KEYDOWN else mods & ~bits
     return mods
-
-
-_MOVES = (
-    pygame.K_UP,
-    pygame.K_DOWN,
-    pygame.K_PAGEUP,
-    pygame.K_PAGEDOWN,
-    pygame.K_HOME,
-    pygame.K_END,
-)
 
 
 class DesktopSelectionList(VirtualList):
@@ -91,24 +81,12 @@ class DesktopSelectionList(VirtualList):
                 self._select_indices(set(range(count)))
                 self._post_selection(self.item_list[self._cursor_index() or 0])
             return True
-        if key not in _MOVES:
+        if key not in MOVE_KEYS:
             return False
         if not count:
             return True
-        current = self._cursor_index()
         page = max(1, self.visible_row_count() - 1)
-        if current is None:
-            target = count - 1 if key == pygame.K_END else 0
-        else:
-            target = {
-                pygame.K_UP: current - 1,
-                pygame.K_DOWN: current + 1,
-                pygame.K_PAGEUP: current - page,
-                pygame.K_PAGEDOWN: current + page,
-                pygame.K_HOME: 0,
-                pygame.K_END: count - 1,
-            }[key]
-        target = max(0, min(count - 1, target))
+        target = row_after_key(key, self._cursor_index(), count, page)
         self.click_row(target, pygame.KMOD_SHIFT if mods & pygame.KMOD_SHIFT else 0)
         self.scroll_to_row(target)
         return True

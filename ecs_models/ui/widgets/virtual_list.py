@@ -37,6 +37,34 @@ _TEXT_CACHE_LIMIT = 512
 _DEFAULT_ROW_ID = "#item_list_item"
 
 
+# The keys that move a list's selection, and where each moves it.
+MOVE_KEYS = (
+    pygame.K_UP,
+    pygame.K_DOWN,
+    pygame.K_PAGEUP,
+    pygame.K_PAGEDOWN,
+    pygame.K_HOME,
+    pygame.K_END,
+)
+
+
+def row_after_key(key: int, current: int | None, count: int, page: int) -> int:
+    """The row a MOVE_KEYS key moves to from row `current` (None: no row yet) of `count`
+    rows, `page` rows a page; always a row of the list (count > 0)."""
+    if current is None:
+        target = count - 1 if key == pygame.K_END else 0
+    else:
+        target = {
+            pygame.K_UP: current - 1,
+            pygame.K_DOWN: current + 1,
+            pygame.K_PAGEUP: current - page,
+            pygame.K_PAGEDOWN: current + page,
+            pygame.K_HOME: 0,
+            pygame.K_END: count - 1,
+        }[key]
+    return max(0, min(count - 1, target))
+
+
 @dataclass(slots=True)
 class RowHandle:
     """A visible row: what it shows (the whole text is the item's) and where, on screen."""
