@@ -1,0 +1,324 @@
+"""Registry mirrors end to end: a real upstream docker-registry and a second one in pull-through
+mode (`proxy: remoteurl:`) in front of it, each behind the byte-counting proxy."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.faults import CuttingProxy, flip_byte
+from support.hostile_registry import HostileRegistry, Reply
+from support.model_builder import MIB, PushedModel, push_small_model
+from support.registry_server import RegistryServer
+
+from ecs_models.errors import EcsModelsError
+from ecs_models.names import parse_model_name
+from ecs_models.registry.client import RegistryClient
+from ecs_models.registry.credentials import Credential, CredentialStore
+from ecs_models.registry.mirrors import (
+    MirrorList,
+    MirrorTable,
+    parse_mirror_url,
+    parse_mirrors_env,
+)
+from ecs_models.store.model_store import ModelStore
+from ecs_models.transfer.progress import ProgressEvent, PullProgress
+from ecs_models.transfer.pull import PullOptions, pull_model
+
+FAST = PullOptions(
+    part_size_min=1 * MIB,
+    retry_base_delay=0.05,
+    retry_max_delay=0.2,
+    stall_timeout=2.0,
+    mirror_timeout=1.0,
+)
+
+
+@dataclass
+class Team:
+    """An upstream and its pull-through cache, each reached through a counting proxy."""
+
+    upstream: RegistryServer
+    upstream_link: CuttingProxy
+    mirror: RegistryServer
+    mirror_link: CuttingProxy
+    pushed: PushedModel
+
+    @property
+    def name(self) -> str:
+        """The canonical name: the upstream's host as the machines know it."""
+        return f"{self.upstream_link.host}/{self.pushed.repository}:{self.pushed.tag}"
+
+    def options(self, *mirror_urls: str, **changes: Any) -> PullOptions:
+        urls = mirror_urls or (self.mirror_link.url,)
+        table = MirrorTable({self.upstream_link.host: [parse_mirror_url(u) for u in urls]})
+        return dataclasses.replace(FAST, mirrors=table, **changes)
+
+    def wait_until_cached(self, timeout: float = 20.0) -> None:
+        """The cache stores what it relayed on its own goroutine, after the client is served."""
+        deadline = time.monotonic() + timeout
+        for blob in self.pushed.blobs:
+            path = self.mirror.blob_data_path(blob.digest)
+            while not (path.exists() and path.stat().st_size == blob.size):
+                assert time.monotonic() < deadline, f"the cache never stored {blob.digest}"
+                time.sleep(0.05)
+
+    def upstream_blob_requests(self, *, ours: bool = False) -> list[str]:
+        """Blob requests the upstream saw: from anyone (the cache fetching too), or `ours`."""
+        return [
+            r.target
+            for r in self.upstream_link.requests
+            if "/blobs/" in r.target
+            and (not ours or r.headers.get("user-agent", "").startswith("ecs-models/"))
+        ]
+
+
+@pytest.fixture
+def team(fresh_registry: RegistryServer, unique_repo: str) -> Iterator[Team]:
+    pushed = push_small_model(fresh_registry, unique_repo, "v1", gguf_size=6 * MIB, seed=14)
+    with (
+        CuttingProxy(fresh_registry) as upstream_link,
+        RegistryServer(proxy_remote=upstream_link.url) as mirror,
+        CuttingProxy(mirror) as mirror_link,
+    ):
+        yield Team(fresh_registry, upstream_link, mirror, mirror_link, pushed)
+
+
+def pull(team: Team, models: Path, options: PullOptions, **kwargs: Any) -> list[ProgressEvent]:
+    events: list[ProgressEvent] = []
+    progress = PullProgress(team.name, listener=events.append)
+    pull_model(team.name, ModelStore(models), progress=progress, options=options, **kwargs)
+    return events
+
+
+def assert_canonical(team: Team, models: Path) -> None:
+    """Installed under the upstream's name with its exact manifest, every blob verified."""
+    store = ModelStore(models)
+    namespace, model = team.pushed.repository.split("/")
+    manifest = models / "manifests" / team.upstream_link.host / namespace / model / "v1"
+    assert manifest.read_bytes() == team.pushed.manifest_bytes
+    assert [m.display for m in store.list_models()] == [team.name]
+    for blob in team.pushed.blobs:
+        data = store.blob_path(blob.digest).read_bytes()
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == blob.digest
+    assert not any(p for p in (models / "manifests").rglob("*") if team.mirror_link.host in str(p))
+
+
+def sources_of(events: list[ProgressEvent], digest: str) -> set[str | None]:
+    return {e.source for e in events if e.digest == digest}
+
+
+def test_second_machine_pulls_every_blob_from_the_warm_cache(team: Team, tmp_path: Path) -> None:
+    first = pull(team, tmp_path / "a", team.options())
+    assert_canonical(team, tmp_path / "a")
+    label = team.mirror_link.host
+    for blob in team.pushed.blobs:
+        assert sources_of(first, blob.digest) == {label}
+    assert any("/blobs/" in r.target for r in team.mirror_link.requests)
+    team.wait_until_cached()
+    team.upstream_link.reset_counters()
+    team.mirror_link.reset_counters()
+
+    second = pull(team, tmp_path / "b", team.options())
+
+    assert_canonical(team, tmp_path / "b")
+    assert team.upstream_blob_requests() == []
+    # The upstream was only asked what the tag names (HEADs, by us and by the cache checking
+    # its copy is current) and pinged by the cache: no body of any size.
+    asked = {(r.method, "/manifests/" in r.target) for r in team.upstream_link.requests}
+    assert asked <= {("HEAD", True), ("GET", False)}
+    assert [r.target for r in team.upstream_link.requests if r.method == "GET"] in ([], ["/v2/"])
+    assert team.upstream_link.bytes_to_client < 16 * 1024
+    assert team.mirror_link.bytes_to_client >= team.pushed.total_size
+    assert all(e.source == label for e in second if e.digest is not None)
+
+
+@pytest.mark.parametrize("how", ["refused", "failing"])
+def test_pull_falls_back_to_the_upstream_when_the_cache_is_down(
+    team: Team, tmp_path: Path, how: str
+) -> None:
+    url = team.mirror_link.url
+    team.mirror.stop()
+    if how == "refused":
+        team.mirror_link.close()  # nothing listens there any more
+
+    events = pull(team, tmp_path / "a", team.options(url))
+
+    assert_canonical(team, tmp_path / "a")
+    assert len(team.upstream_blob_requests(ours=True)) >= len(team.pushed.blobs)
+    upstream = team.upstream_link.host
+    for blob in team.pushed.blobs:
+        assert sources_of(events, blob.digest) == {upstream}
+    notes = [e.status for e in events if e.digest is None and e.source == upstream]
+    assert any(n.startswith(f"{team.mirror_link.host} failed (") for n in notes), notes
+
+
+def test_a_tampered_blob_in_the_cache_is_refused_and_the_upstream_serves_it(
+    team: Team, tmp_path: Path
+) -> None:
+    pull(team, tmp_path / "a", team.options())
+    team.wait_until_cached()
+    gguf = team.pushed.layer("model")
+    flip_byte(team.mirror.blob_data_path(gguf.digest))
+    team.upstream_link.reset_counters()
+
+    events = pull(team, tmp_path / "b", team.options())
+
+    assert_canonical(team, tmp_path / "b")
+    assert [t for t in team.upstream_blob_requests() if gguf.digest not in t] == []
+    assert team.upstream_blob_requests(ours=True), "the upstream served the damaged blob"
+    assert sources_of(events, gguf.digest) == {team.mirror_link.host, team.upstream_link.host}
+    for blob in team.pushed.blobs:
+        if blob.digest != gguf.digest:
+            assert sources_of(events, blob.digest) == {team.mirror_link.host}
+    assert any("does not match its sha256 digest" in e.status for e in events)
+    assert not [p for p in (tmp_path / "b" / "blobs").iterdir() if "partial" in p.name]
+
+
+def test_a_cache_never_answering_hands_over_after_the_mirror_timeout(
+    team: Team, tmp_path: Path
+) -> None:
+    # A socket that accepts connections (the kernel's backlog) and never says a word.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+        events = pull(team, tmp_path / "a", team.options(url, team.mirror_link.url))
+
+    assert_canonical(team, tmp_path / "a")
+    # The silent one is passed over for the manifest, so the next mirror serves everything.
+    assert team.upstream_blob_requests(ours=True) == []
+    for blob in team.pushed.blobs:
+        assert sources_of(events, blob.digest) == {team.mirror_link.host}
+    assert any(e.status.startswith(f"{url.removeprefix('http://')} failed") for e in events)
+
+
+def test_a_stale_cache_copy_of_a_tag_is_not_installed(
+    team: Team, tmp_path: Path, registry: RegistryServer
+) -> None:
+    # A plain registry holding an older model under the same tag stands for a stale mirror.
+    stale = push_small_model(registry, team.pushed.repository, "v1", gguf_size=1 * MIB, seed=3)
+    assert stale.manifest_digest != team.pushed.manifest_digest
+
+    events = pull(team, tmp_path / "a", team.options(registry.url))
+
+    assert_canonical(team, tmp_path / "a")
+    assert any(
+        e.status.startswith(f"{registry.host} has no copy of the manifest") for e in events
+    ), "the mirror is asked for the upstream's digest, which it lacks"
+
+
+def test_with_the_upstream_unreachable_the_mirror_copy_of_the_tag_is_used(
+    team: Team, tmp_path: Path
+) -> None:
+    # Air-gapped: the machines cannot reach the upstream at all; the cache has the model.
+    pull(team, tmp_path / "a", team.options())
+    team.wait_until_cached()
+    team.upstream_link.close()
+    team.upstream.stop()
+
+    pull(team, tmp_path / "b", team.options())
+
+    assert_canonical(team, tmp_path / "b")
+
+
+def test_a_mirror_under_a_project_path_is_asked_under_that_prefix(
+    team: Team, registry: RegistryServer, tmp_path: Path
+) -> None:
+    # Harbor's proxy-cache project: https://harbor.corp/v2/<project>/<namespace>/<model>.
+    copy = push_small_model(
+        registry, f"proj/{team.pushed.repository}", "v1", gguf_size=6 * MIB, seed=14
+    )
+    assert copy.manifest_digest == team.pushed.manifest_digest
+    team.upstream_link.reset_counters()
+
+    events = pull(team, tmp_path / "a", team.options(f"{registry.url}/v2/proj"))
+
+    assert_canonical(team, tmp_path / "a")
+    assert team.upstream_blob_requests() == []
+    assert {e.source for e in events if e.digest} == {f"{registry.host}/proj"}
+
+
+def test_the_upstream_credentials_never_go_to_a_mirror(team: Team, tmp_path: Path) -> None:
+    with HostileRegistry() as mirror:
+        # The mirror asks everyone for a password.
+        challenge = Reply(status=401, headers={"WWW-Authenticate": 'Basic realm="mirror"'})
+        for reference in ("v1", team.pushed.manifest_digest):
+            mirror.serve_manifest(challenge, team.pushed.repository, reference)
+        secret = CredentialStore({team.upstream_link.host: Credential("alice", "s3cret")})
+        with RegistryClient(credentials=secret) as client:
+            events = pull(
+                team, tmp_path / "a", team.options(f"http://{mirror.host}"), registry=client
+            )
+        assert mirror.requests, "the mirror was asked first"
+        assert not any("authorization" in {k.lower() for k in r.headers} for r in mirror.requests)
+    assert_canonical(team, tmp_path / "a")
+    assert any("asks for a user name and password" in e.status for e in events)
+
+
+def test_no_mirror_asks_only_the_upstream(team: Team, tmp_path: Path) -> None:
+    events = pull(team, tmp_path / "a", dataclasses.replace(FAST, mirrors=MirrorTable()))
+
+    assert_canonical(team, tmp_path / "a")
+    assert team.mirror_link.requests == []
+    assert all(e.source is None for e in events)
+
+
+# -- the configuration -------------------------------------------------------------------------
+
+
+def test_mirror_urls_map_onto_registry_paths() -> None:
+    name = parse_model_name("llama3:8b")
+    plain = parse_mirror_url("http://Cache.LAN:5000/")
+    assert plain.url == "http://cache.lan:5000"
+    assert plain.name_for(name).repository == "library/llama3"
+    harbor = parse_mirror_url("https://harbor.corp/v2/ollama-proxy")
+    assert harbor.name_for(name).repository == "ollama-proxy/library/llama3"
+    assert harbor.label == "harbor.corp/ollama-proxy"
+    assert parse_mirror_url("127.0.0.1:5000").scheme == "http"
+    assert parse_mirror_url("cache.lan:5000").scheme == "https"
+    for bad in ("ftp://x", "http://u:p@cache.lan", "https://cache.lan/registry", "", "a b"):
+        with pytest.raises(EcsModelsError):
+            parse_mirror_url(bad)
+
+
+def test_mirrors_env_lists_mirrors_per_upstream_in_order() -> None:
+    table = parse_mirrors_env(
+        "registry.ollama.ai=http://cache.lan:5000,https://harbor.corp/v2/ollama-proxy;"
+        "hf.co=http://10.0.0.2:5000"
+    )
+    assert [m.url for m in table["registry.ollama.ai"]] == [
+        "http://cache.lan:5000",
+        "https://harbor.corp/v2/ollama-proxy",
+    ]
+    assert [m.host for m in table["hf.co"]] == ["10.0.0.2:5000"]
+    with pytest.raises(EcsModelsError, match="UPSTREAM=URL"):
+        parse_mirrors_env("registry.ollama.ai")
+
+
+def test_mirror_file_env_wins_per_upstream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    mirrors = MirrorList()
+    assert mirrors.path == tmp_path / "ecs_models" / "mirrors.json"
+    mirrors.add("registry.ollama.ai", "http://cache.lan:5000")
+    mirrors.add("https://hf.co/", "http://10.0.0.2:5000")
+    with pytest.raises(EcsModelsError, match="already"):
+        mirrors.add("registry.ollama.ai", "http://cache.lan:5000/")
+    monkeypatch.setenv("ECS_MODELS_MIRRORS", "hf.co=http://10.0.0.3:5000")
+    table = MirrorTable.from_environment()
+    assert [m.url for m in table.for_host("REGISTRY.ollama.ai")] == ["http://cache.lan:5000"]
+    assert [m.url for m in table.for_host("hf.co")] == ["http://10.0.0.3:5000"]
+    assert mirrors.remove("registry.ollama.ai") == ["http://cache.lan:5000"]
+    with pytest.raises(EcsModelsError, match="no mirrors"):
+        mirrors.remove("registry.ollama.ai")
+    mirrors.path.write_text("[1, 2]")
+    with pytest.raises(EcsModelsError, match="JSON object"):
+        MirrorTable.from_environment()
