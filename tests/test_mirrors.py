@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from support.hostile_registry import HostileRegistry, Reply
 from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
+from ecs_models.cli.main import main
 from ecs_models.errors import EcsModelsError
 from ecs_models.names import parse_model_name
 from ecs_models.registry.client import RegistryClient
@@ -322,3 +324,70 @@ def test_mirror_file_env_wins_per_upstream(tmp_path: Path, monkeypatch: pytest.M
     mirrors.path.write_text("[1, 2]")
     with pytest.raises(EcsModelsError, match="JSON object"):
         MirrorTable.from_environment()
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_pull_command_says_where_bytes_came_from_and_list_keeps_ollamas_shape(
+    team: Team,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("ECS_MODELS_MIRRORS", f"{team.upstream_link.host}={team.mirror_link.url}")
+    direct, cached = str(tmp_path / "direct"), str(tmp_path / "cached")
+
+    assert main(["--models", direct, "pull", team.name, "--json", "--no-mirror"]) == 0
+    assert team.mirror_link.requests == []
+    assert all("source" not in json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert main(["--models", cached, "pull", team.name, "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    assert {e["source"] for e in events if "digest" in e} == {team.mirror_link.host}
+    assert events[-1] == {"status": "success"}
+    listings = []
+    for models in (direct, cached):
+        assert main(["--models", models, "list", "--json"]) == 0
+        listings.append(json.loads(capsys.readouterr().out))
+    for doc in listings:  # modified_at differs; everything else is the same, key for key
+        for entry in doc["models"]:
+            entry.pop("modified_at")
+    assert listings[0] == listings[1]
+    assert [m["name"] for m in listings[1]["models"]] == [team.name]
+    assert_canonical(team, Path(cached))
+
+
+def test_mirrors_commands_edit_the_file_and_test_each_mirror(
+    team: Team,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("ECS_MODELS_MIRRORS", raising=False)
+    upstream = team.upstream_link.host
+    dead = CuttingProxy(team.mirror)  # bound, never started: its port refuses connections
+    dead.close()
+
+    assert main(["mirrors", "add", upstream, team.mirror_link.url]) == 0
+    assert main(["mirrors", "add", upstream, dead.url]) == 0
+    assert main(["mirrors", "add", upstream, "https://harbor.corp/registry"]) == 1
+    assert "not /v2/<project>" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "ecs_models" / "mirrors.json").read_text())
+    assert saved == {upstream: [team.mirror_link.url, dead.url]}
+
+    assert main(["mirrors", "test", "--json"]) == 1  # one of them does not answer
+    probes = json.loads(capsys.readouterr().out)["mirrors"]
+    assert [p["answered"] for p in probes] == [True, False]
+    assert probes[0]["milliseconds"] > 0 and probes[0]["status"] == 200
+    assert "refused" in probes[1]["error"]
+
+    assert main(["mirrors", "rm", upstream, dead.url]) == 0
+    assert main(["mirrors", "test", upstream]) == 0
+    out = capsys.readouterr().out
+    assert f"{team.mirror_link.url}  answers in " in out
+    assert main(["mirrors", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["mirrors"]
+    assert listed == [{"upstream": upstream, "url": team.mirror_link.url, "from": "file"}]

@@ -132,6 +132,10 @@ class MirrorTable(Mapping[str, tuple[Mirror, ...]]):
     def for_host(self, host: str) -> tuple[Mirror, ...]:
         return self._entries.get(host.lower(), ())
 
+    def pairs(self) -> list[tuple[str, Mirror]]:
+        """(upstream, mirror) in the order they are asked."""
+        return [(up, m) for up, mirrors in self._entries.items() for m in mirrors]
+
     @classmethod
     def from_environment(cls, path: Path | None = None) -> MirrorTable:
         """The file's table, with ECS_MODELS_MIRRORS replacing the lists of the upstreams it
