@@ -4,8 +4,10 @@ mode (`proxy: remoteurl:`) in front of it, each behind the byte-counting proxy."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -13,17 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pygame
 import pytest
+from panel_harness import PanelHarness
 from support.faults import CuttingProxy, flip_byte
 from support.hostile_registry import HostileRegistry, Reply
 from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
 from ecs_models.cli.main import main
+from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.errors import EcsModelsError
 from ecs_models.names import parse_model_name
 from ecs_models.registry.client import RegistryClient
 from ecs_models.registry.credentials import Credential, CredentialStore
+from ecs_models.registry.mirror_probe import PROBE_TIMEOUT_S
 from ecs_models.registry.mirrors import (
     MirrorList,
     MirrorTable,
@@ -31,8 +37,10 @@ from ecs_models.registry.mirrors import (
     parse_mirrors_env,
 )
 from ecs_models.store.model_store import ModelStore
-from ecs_models.transfer.progress import ProgressEvent, PullProgress
+from ecs_models.transfer.progress import ProgressEvent, PullProgress, PullState
 from ecs_models.transfer.pull import PullOptions, pull_model
+from ecs_models.ui.remote.mirrors import NO_MIRRORS
+from ecs_models.ui.remote.view import RemoteView
 
 FAST = PullOptions(
     part_size_min=1 * MIB,
@@ -391,3 +399,85 @@ def test_mirrors_commands_edit_the_file_and_test_each_mirror(
     assert main(["mirrors", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["mirrors"]
     assert listed == [{"upstream": upstream, "url": team.mirror_link.url, "from": "file"}]
+
+
+# -- the window ------------------------------------------------------------------------------
+
+
+def test_remote_tab_edits_and_tests_the_mirrors_and_the_task_row_names_the_source(
+    team: Team,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ECS_MODELS_MIRRORS", raising=False)
+    upstream = team.upstream_link.host
+    saved = tmp_path / "config" / "ecs_models" / "mirrors.json"
+    panel = PanelHarness(tmp_path / "models", upstream)
+    # A mirror that accepts connections (the kernel's backlog) and never says a word.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        panel.click_tab("Remote")
+        (area,) = [a for a in panel.plugin.areas if a.title == "Remote"]
+        view = area.view
+        assert isinstance(view, RemoteView)
+        section = view.mirrors
+
+        def rows() -> list[str]:
+            return [item["text"] for item in section.rows_list.item_list]
+
+        def listed(count: int) -> bool:
+            return NO_MIRRORS not in rows() and len(rows()) == count
+
+        panel.run_until(lambda: rows() == [NO_MIRRORS], timeout=5)
+        for count, url in enumerate((team.mirror_link.url, silent_url), start=1):
+            panel.click(section.entry)
+            for char in f"{upstream}={url}":
+                pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=char))
+            panel.settle(2)
+            panel.click(section.add_button)
+            panel.run_until(functools.partial(listed, count), timeout=5)
+        assert json.loads(saved.read_text()) == {upstream: [team.mirror_link.url, silent_url]}
+        assert rows() == [
+            f"{team.mirror_link.url}  for {upstream}",
+            f"{silent_url}  for {upstream}",
+        ]
+
+        # One click asks both at once on a worker: frames go on while the silent one is awaited.
+        panel.frame_times.clear()
+        panel.click(section.test_button)
+        assert rows()[1].endswith("testing…")
+        panel.run_until(lambda: "no answer" in rows()[1], timeout=10)
+        assert re.search(r"  ·  answers in \d+ ms$", rows()[0]), rows()
+        assert rows()[1].endswith("  ·  no answer")
+        assert len(panel.frame_times) > 50 and max(panel.frame_times) < 0.1
+        assert view.result_label.text == (
+            f"1 of 2 mirrors answer; {silent_url}: nothing within {PROBE_TIMEOUT_S:g} s."
+        )
+
+        panel.click_item(section.rows_list, silent_url)
+        panel.click(section.remove_button)
+        panel.run_until(lambda: len(rows()) == 1, timeout=5)
+        assert json.loads(saved.read_text()) == {upstream: [team.mirror_link.url]}
+
+        # A pull from the Models tab: its row's caption says where the bytes come from.
+        team.mirror_link.set_rate(3 * MIB)
+        panel.click_tab("Models")
+        panel.type_text(team.name)
+        panel.press_enter()
+        captions: set[str] = set()
+
+        def installed() -> bool:
+            captions.update(row.bar.caption for row in panel.view.rows)
+            tasks = [t for _, t in panel.query(ModelInstallationTask)]
+            return bool(tasks) and tasks[0].state is PullState.DONE
+
+        panel.run_until(installed, timeout=30)
+        assert any(c.endswith(f" from {team.mirror_link.host}") for c in captions), captions
+    finally:
+        silent.close()
+        panel.close()
+    assert_canonical(team, tmp_path / "models")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_models.cli.context import EXIT_FAILURE, EXIT_OK, Output
 from ecs_models.cli.models import table
+
+if TYPE_CHECKING:
+    from ecs_models.registry.mirrors import ListedMirror
 
 
 def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -30,24 +32,22 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         metavar="URL",
         help="the mirror: http://cache.lan:5000, or https://harbor.corp/v2/PROJECT for a project",
     )
-    remove = actions.add_parser("rm", parents=parents, help="remove one mirror, or all of UPSTREAM's")
+    remove = actions.add_parser(
+        "rm", parents=parents, help="remove one mirror, or all of UPSTREAM's"
+    )
     remove.add_argument("upstream", metavar="UPSTREAM")
     remove.add_argument("url", metavar="URL", nargs="?")
     test = actions.add_parser(
-        "test", parents=parents, help="ask every mirror (or UPSTREAM's) whether it answers, how fast"
+        "test",
+        parents=parents,
+        help="ask every mirror (or UPSTREAM's) whether it answers, how fast",
     )
     test.add_argument("upstream", metavar="UPSTREAM", nargs="?")
     test.add_argument("--json", action="store_true", help="print JSON")
 
 
 def cmd_mirrors(args: argparse.Namespace, output: Output) -> int:
-    from ecs_models.registry.mirrors import (
-        MIRRORS_ENV,
-        MirrorList,
-        MirrorTable,
-        normalize_upstream,
-        parse_mirrors_env,
-    )
+    from ecs_models.registry.mirrors import MirrorList, listed_mirrors, normalize_upstream
 
     mirrors = MirrorList()
     action = args.mirrors_action
@@ -60,40 +60,42 @@ def cmd_mirrors(args: argparse.Namespace, output: Output) -> int:
         upstream = normalize_upstream(args.upstream)
         output.print(f"removed {', '.join(removed)} from the mirrors of {upstream}")
         return EXIT_OK
-    table_ = MirrorTable.from_environment(mirrors.path)
-    from_env = set(parse_mirrors_env(os.environ.get(MIRRORS_ENV, "")))
-    pairs = table_.pairs()
+    listed = listed_mirrors(mirrors.path)
     if action == "test":
-        return _test(args, output, pairs)
+        return _test(args, output, listed)
     if args.json:
         output.json(
             {
                 "file": str(mirrors.path),
                 "mirrors": [
-                    {"upstream": up, "url": m.url, "from": "env" if up in from_env else "file"}
-                    for up, m in pairs
+                    {"upstream": row.upstream, "url": row.mirror.url, "from": row.origin}
+                    for row in listed
                 ],
             }
         )
         return EXIT_OK
-    if not pairs:
-        output.print(f"no mirrors: add one with `mirrors add UPSTREAM URL` (kept in {mirrors.path})")
+    if not listed:
+        output.print(
+            f"no mirrors: add one with `mirrors add UPSTREAM URL` (kept in {mirrors.path})"
+        )
         return EXIT_OK
     rows = [["UPSTREAM", "MIRROR", "FROM"]]
-    rows += [[up, m.url, MIRRORS_ENV if up in from_env else "file"] for up, m in pairs]
+    rows += [[row.upstream, row.mirror.url, row.origin] for row in listed]
     for line in table(rows, gap=2):
         output.print(line)
     return EXIT_OK
 
 
-def _test(args: argparse.Namespace, output: Output, pairs: list[tuple[str, Any]]) -> int:
+def _test(args: argparse.Namespace, output: Output, listed: list[ListedMirror]) -> int:
     from ecs_models.registry.mirror_probe import probe_mirrors
     from ecs_models.registry.mirrors import normalize_upstream
 
     if args.upstream:
         upstream = normalize_upstream(args.upstream)
-        pairs = [(up, m) for up, m in pairs if up == upstream]
-    probes = probe_mirrors(pairs, insecure=bool(args.insecure))
+        listed = [row for row in listed if row.upstream == upstream]
+    probes = probe_mirrors(
+        [(row.upstream, row.mirror) for row in listed], insecure=bool(args.insecure)
+    )
     if args.json:
         output.json({"mirrors": [p.to_dict() for p in probes]})
     elif not probes:

@@ -91,7 +91,5 @@ def probe_mirrors(
         return []
     with ThreadPoolExecutor(max_workers=min(8, len(mirrors)), thread_name_prefix="mirrors") as pool:
         return list(
-            pool.map(
-                lambda pair: probe_mirror(*pair, timeout=timeout, insecure=insecure), mirrors
-            )
+            pool.map(lambda pair: probe_mirror(*pair, timeout=timeout, insecure=insecure), mirrors)
         )

@@ -147,6 +147,24 @@ class MirrorTable(Mapping[str, tuple[Mirror, ...]]):
         return cls(entries)
 
 
+@dataclass(frozen=True, slots=True)
+class ListedMirror:
+    """One row of the table as a person sees it: where it is set decides how to change it."""
+
+    upstream: str
+    mirror: Mirror
+    origin: str  # "file", or MIRRORS_ENV when the variable sets this upstream's list
+
+
+def listed_mirrors(path: Path | None = None) -> list[ListedMirror]:
+    """Every mirror pulls use, in the order they are asked, with where each is set."""
+    from_env = set(parse_mirrors_env(os.environ.get(MIRRORS_ENV, "")))
+    return [
+        ListedMirror(up, m, MIRRORS_ENV if up in from_env else "file")
+        for up, m in MirrorTable.from_environment(path).pairs()
+    ]
+
+
 def parse_mirrors_env(text: str) -> dict[str, list[Mirror]]:
     """`UPSTREAM=URL[,URL…][;UPSTREAM2=URL…]` into mirrors per upstream."""
     entries: dict[str, list[Mirror]] = {}
