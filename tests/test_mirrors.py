@@ -366,6 +366,14 @@ def test_pull_command_says_where_bytes_came_from_and_list_keeps_ollamas_shape(
     assert [m["name"] for m in listings[1]["models"]] == [team.name]
     assert_canonical(team, Path(cached))
 
+    assert main(["--models", str(tmp_path / "text"), "pull", team.name]) == 0
+    printed = capsys.readouterr()
+    layers = [
+        line for line in printed.err.splitlines() if line.startswith("pulling ") and "%" in line
+    ]
+    assert layers and all(line.endswith(f"  from {team.mirror_link.host}") for line in layers)
+    assert printed.out.splitlines()[-1] == "success"
+
 
 def test_mirrors_commands_edit_the_file_and_test_each_mirror(
     team: Team,
