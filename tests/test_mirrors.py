@@ -400,13 +400,22 @@ def test_mirrors_commands_edit_the_file_and_test_each_mirror(
     assert probes[0]["milliseconds"] > 0 and probes[0]["status"] == 200
     assert "refused" in probes[1]["error"]
 
-    assert main(["mirrors", "rm", upstream, dead.url]) == 0
+    assert main(["mirrors", "remove", upstream, dead.url]) == 0
     assert main(["mirrors", "test", upstream]) == 0
     out = capsys.readouterr().out
     assert f"{team.mirror_link.url}  answers in " in out
     assert main(["mirrors", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["mirrors"]
     assert listed == [{"upstream": upstream, "url": team.mirror_link.url, "from": "file"}]
+    assert main(["mirrors", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["UPSTREAM", "MIRROR", "FROM"]
+    assert lines[1].split() == [upstream, team.mirror_link.url, "file"]
+    assert main(["mirrors", "rm", upstream]) == 0
+    assert main(["mirrors", "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"removed {team.mirror_link.url} ") and "\nno mirrors: add one" in out
+    assert json.loads((tmp_path / "ecs_models" / "mirrors.json").read_text()) == {}
 
 
 # -- the window ------------------------------------------------------------------------------

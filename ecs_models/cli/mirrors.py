@@ -23,6 +23,10 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     mirrors.add_argument("--json", action="store_true", help="print JSON")
     mirrors.set_defaults(handler=cmd_mirrors, mirrors_action=None)
     actions = mirrors.add_subparsers(dest="mirrors_action", metavar="ACTION")
+    listing = actions.add_parser(
+        "list", parents=parents, help="every mirror, in the order pulls ask (the default)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
     add = actions.add_parser(
         "add", parents=parents, help="ask URL for models of UPSTREAM (after those listed)"
     )
@@ -33,7 +37,7 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         help="the mirror: http://cache.lan:5000, or https://harbor.corp/v2/PROJECT for a project",
     )
     remove = actions.add_parser(
-        "rm", parents=parents, help="remove one mirror, or all of UPSTREAM's"
+        "rm", aliases=["remove"], parents=parents, help="remove one mirror, or all of UPSTREAM's"
     )
     remove.add_argument("upstream", metavar="UPSTREAM")
     remove.add_argument("url", metavar="URL", nargs="?")
@@ -55,7 +59,7 @@ def cmd_mirrors(args: argparse.Namespace, output: Output) -> int:
         upstream, url = mirrors.add(args.upstream, args.url)
         output.print(f"added {url} as a mirror of {upstream} in {mirrors.path}")
         return EXIT_OK
-    if action == "rm":
+    if action in ("rm", "remove"):
         removed = mirrors.remove(args.upstream, args.url)
         upstream = normalize_upstream(args.upstream)
         output.print(f"removed {', '.join(removed)} from the mirrors of {upstream}")
