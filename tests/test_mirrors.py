@@ -148,6 +148,9 @@ def test_second_machine_pulls_every_blob_from_the_warm_cache(team: Team, tmp_pat
     assert team.upstream_link.bytes_to_client < 16 * 1024
     assert team.mirror_link.bytes_to_client >= team.pushed.total_size
     assert all(e.source == label for e in second if e.digest is not None)
+    # Pulled again where every blob is present: no blob is said to come from anywhere.
+    again = pull(team, tmp_path / "a", team.options())
+    assert [e.source for e in again if e.digest is not None] == [None] * len(team.pushed.blobs)
 
 
 @pytest.mark.parametrize("how", ["refused", "failing"])

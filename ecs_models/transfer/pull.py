@@ -200,6 +200,8 @@ def _check_disk_space(ctx: PullContext, blobs: list[Layer]) -> None:
 def _fetch_blob(ctx: PullContext, layer: Layer) -> None:
     progress = ctx.progress
     if ctx.store.has_blob(layer):
+        if ctx.sources is not None:
+            progress.set_source(None)  # already here: it came from nowhere this time
         progress.layer_started(layer.digest, layer.size)
         return
     # One download per blob across threads and processes: a second pull waits here, then
