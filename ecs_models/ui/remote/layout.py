@@ -49,13 +49,14 @@ class MirrorsLayout:
 
 
 def compute_mirrors_layout(x: int, y: int, width: int, list_height: int) -> MirrorsLayout:
-    buttons_x = x + width - 2 * BUTTON - 8
+    # Narrower buttons than elsewhere, so the title still fits in the narrowest window.
+    buttons_x = x + width - 2 * CARD_BUTTON - 8
     rows = pygame.Rect(x, y + ROW + 4, width, list_height)
     entry_y = rows.bottom + 4
     return MirrorsLayout(
         title=pygame.Rect(x, y, buttons_x - 8 - x, ROW),
-        remove=pygame.Rect(buttons_x, y, BUTTON, ROW),
-        test=pygame.Rect(buttons_x + BUTTON + 8, y, BUTTON, ROW),
+        remove=pygame.Rect(buttons_x, y, CARD_BUTTON, ROW),
+        test=pygame.Rect(buttons_x + CARD_BUTTON + 8, y, CARD_BUTTON, ROW),
         rows=rows,
         entry=pygame.Rect(x, entry_y, width - BUTTON - 8, ROW),
         add=pygame.Rect(x + width - BUTTON, entry_y, BUTTON, ROW),

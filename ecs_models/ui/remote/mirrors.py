@@ -13,6 +13,7 @@ from ecs_models.registry.mirror_probe import MirrorProbe
 from ecs_models.registry.mirrors import MIRRORS_ENV, ListedMirror
 from ecs_models.ui.core.view import place
 from ecs_models.ui.remote.layout import MirrorsLayout
+from ecs_models.ui.widgets.name_entry import ModelNameEntry
 
 TITLE = "Registry mirrors"
 ENTRY_HINT = "registry.ollama.ai=http://cache.lan:5000"
@@ -72,7 +73,7 @@ class MirrorsSection:
             container=container,
             allow_double_clicks=False,
         )
-        self.entry = pygame_gui.elements.UITextEntryLine(
+        self.entry = ModelNameEntry(
             relative_rect=layout.entry,
             manager=manager,
             container=container,
