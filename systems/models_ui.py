@@ -57,7 +57,9 @@ def task_caption(task: ModelInstallationTask) -> str:
     if state is PullState.RESOLVING:
         return "resolving manifest"
     if state is PullState.DOWNLOADING:
-        return progress_text(task.fraction, task.bytes_per_second, task.eta_seconds)
+        text = progress_text(task.fraction, task.bytes_per_second, task.eta_seconds)
+        source = task.snapshot.source_note if task.snapshot is not None else ""
+        return f"{text} {source}" if source else text
     if state is PullState.VERIFYING:
         return "verifying digests"
     if state is PullState.WRITING:

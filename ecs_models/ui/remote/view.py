@@ -18,6 +18,7 @@ from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.remote import intents as ri
 from ecs_models.ui.remote.hosts import HostCard, host_lines
 from ecs_models.ui.remote.layout import compute_remote_layout
+from ecs_models.ui.remote.mirrors import MirrorsSection
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.filtered_list import FilteredList, Selection
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
@@ -60,6 +61,7 @@ class RemoteView(View):
                 relative_rect=rect, manager=manager, container=box, placeholder_text=hint
             )
 
+        self.mirrors = MirrorsSection(manager, box, lay.mirrors)
         self.push_title = label(lay.push_title, "Push an installed model to a registry")
         # The filter box, its count and the installed models, one of which is pushed.
         self.filtered = FilteredList(
@@ -147,6 +149,12 @@ class RemoteView(View):
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:
             self._entry_finished(element)
+        elif event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION:
+            if element is self.mirrors.rows_list:
+                self.mirrors.pick(event.text)
+        elif event.type == pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION:
+            if element is self.mirrors.rows_list:
+                self.mirrors.pick(None)
         elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED:
             self._menu_changed(element, event.text)
         return True
@@ -170,6 +178,12 @@ class RemoteView(View):
             self.intents.append(ri.HostPullPressed(self.selected_host, host_model))
         elif element is self.host_delete_button:
             self.intents.append(ri.HostDeletePressed(self.selected_host, host_model))
+        elif element is self.mirrors.add_button:
+            self.intents.append(ri.MirrorAddPressed(self.mirrors.entry.get_text()))
+        elif element is self.mirrors.remove_button:
+            self.intents.append(ri.MirrorRemovePressed(self.mirrors.picked))
+        elif element is self.mirrors.test_button:
+            self.intents.append(ri.MirrorsTestPressed())
         else:
             for card in self.cards:
                 if element is card.remove_button and card.url:
@@ -185,6 +199,7 @@ class RemoteView(View):
             id(self.mirror_entry): self.mirror_button,
             id(self.address_entry): self.add_host_button,
             id(self.host_model_entry): self.host_pull_button,
+            id(self.mirrors.entry): self.mirrors.add_button,
         }.get(id(element))
         if target is not None:
             self._button_pressed(target)
@@ -205,6 +220,9 @@ class RemoteView(View):
     def clear_address(self) -> None:
         self.address_entry.set_text("")
 
+    def clear_mirror_entry(self) -> None:
+        self.mirrors.entry.set_text("")
+
     # -- output ----------------------------------------------------------------------------
     def show_models(
         self, items: Sequence[tuple[str, str]], search: Mapping[str, str] | None = None
@@ -219,6 +237,10 @@ class RemoteView(View):
         if self.selected_model not in set(self.filtered.shown_keys):
             self.selected_model = None  # the filter hides it
         return changed
+
+    def show_mirrors(self, rows: Sequence[tuple[str, tuple[str, str] | None]]) -> None:
+        """(text, (upstream, URL)) per registry mirror; see ui.remote.mirrors.mirror_rows."""
+        self.mirrors.show(rows)
 
     def show_recent(self, recent: Sequence[str]) -> None:
         if tuple(recent) == self._recent:
@@ -305,6 +327,7 @@ class RemoteView(View):
         )
         place(placed)
         self.filtered.place(lay.models_filter, lay.models_count, lay.models_list)
+        self.mirrors.place(lay.mirrors)
         # Fewer cards may fit now: the next show_hosts drops or adds them.
         self._host_views = ()
         while len(self.cards) > len(lay.cards):
