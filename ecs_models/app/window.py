@@ -79,7 +79,7 @@ def run_window(
         plugin.restore_sort_orders(remembered.sort_orders)
         try:
             closed_size = _loop(screen, manager, plugin, max_frames, on_frame)
-            _remember(remembered, closed_size, plugin.sort_orders())
+            _remember(remembered, size, closed_size, plugin.sort_orders())
         finally:
             plugin.close()
     finally:
@@ -88,24 +88,22 @@ def run_window(
 
 
 def _opening_size(remembered: tuple[int, int] | None) -> tuple[int, int]:
-    """The remembered size, within the minimum and the screen; else the default size."""
-    if remembered is None:
-        return WINDOW_SIZE
+    """The remembered size (else the default), within the minimum and the screen."""
+    wanted = remembered or WINDOW_SIZE
     info = pygame.display.Info()
     screen = (info.current_w, info.current_h)
     return (
-        max(MIN_SIZE[0], min(remembered[0], screen[0] if screen[0] > 0 else remembered[0])),
-        max(MIN_SIZE[1], min(remembered[1], screen[1] if screen[1] > 0 else remembered[1])),
+        max(MIN_SIZE[0], min(wanted[0], screen[0] if screen[0] > 0 else wanted[0])),
+        max(MIN_SIZE[1], min(wanted[1], screen[1] if screen[1] > 0 else wanted[1])),
     )
 
 
-def _remember(before: UiState, size: tuple[int, int], sort_orders: dict[str, str]) -> None:
+def _remember(
+    before: UiState, opened: tuple[int, int], closed: tuple[int, int], sort_orders: dict[str, str]
+) -> None:
     """Write the size and sort orders if they changed (an untouched run writes nothing)."""
-    after = UiState(size, {**before.sort_orders, **sort_orders})
-    unchanged = after.sort_orders == before.sort_orders and (
-        size == before.window_size or (before.window_size is None and size == WINDOW_SIZE)
-    )
-    if unchanged:
+    after = UiState(closed, {**before.sort_orders, **sort_orders})
+    if after.sort_orders == before.sort_orders and closed == opened:
         return
     # A read-only config dir: the window still closes, and opens at the default size next time.
     with contextlib.suppress(OSError):
