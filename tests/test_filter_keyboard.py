@@ -135,6 +135,8 @@ def test_rows_the_filter_hides_leave_the_selection(
     type_keys(harness, "llama")
     press(harness, pygame.K_DOWN)  # Down moves from the box into the list: its first row
     first = shown(listed)[0]
+    ring = harness.plugin.keyboard.ring  # and the ring goes with the keyboard
+    assert ring.visible and ring.rect.contains(listed.list.rect)
     assert panel_state(harness).selected_models == {first}
     assert harness.view.installed_label.text.endswith("1 selected")
     press(harness, pygame.K_f, CTRL)

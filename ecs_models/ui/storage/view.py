@@ -36,11 +36,16 @@ class StorageView(View):
         box = self.get_container()
         lay = self.layout = compute_storage_layout(*box.get_rect().size)
 
+        self._full_texts: dict[Any, str] = {}  # label -> its whole text (the label may cut it)
+
         def label(rect: pygame.Rect, text: str = "", oid: str | None = None) -> Any:
             object_id = ObjectID(object_id=oid) if oid else ObjectID(class_id="@ecsm_detail")
-            return pygame_gui.elements.UILabel(
-                relative_rect=rect, text=text, manager=manager, container=box, object_id=object_id
+            made = pygame_gui.elements.UILabel(
+                relative_rect=rect, text="", manager=manager, container=box, object_id=object_id
             )
+            if text:
+                self._fitted(made, text)  # a title too long for a narrow window is cut
+            return made
 
         def button(rect: pygame.Rect, text: str, visible: int = 1) -> Any:
             return pygame_gui.elements.UIButton(
@@ -106,7 +111,6 @@ class StorageView(View):
         self._shown: dict[str, object] = {}
         self._cleanup_paths: dict[str, str] = {}  # cleanup row text -> the item's path
         self._default_path = ""
-        self._full_texts: dict[Any, str] = {}  # label -> its whole text (the label may cut it)
 
     # -- input -------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> bool:

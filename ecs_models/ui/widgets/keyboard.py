@@ -117,6 +117,20 @@ def focused_in(manager: pygame_gui.UIManager, order: Sequence[Any]) -> Any:
     return None
 
 
+def _focus_owner(focus_set: Any) -> Any:
+    """The widget a focus set belongs to: a list shares its set with its scroll bar and the
+    bar's buttons, whose parent chain leads back to the list."""
+    for element in focus_set:
+        if not isinstance(element, FOCUSABLE) or not element.visible:
+            continue
+        parent = getattr(element, "parent_element", None)
+        while parent is not None and parent not in focus_set:
+            parent = getattr(parent, "parent_element", None)
+        if parent is None:
+            return element
+    return None
+
+
 class FocusRing(pygame_gui.elements.UIImage):
     """An outline drawn around the focused widget; never hovered, so it blocks no click."""
 
@@ -157,6 +171,7 @@ class KeyboardNavigator:
         self.manager = manager
         self.ring = FocusRing(manager)
         self.target: Any = None  # the widget the ring is around, while it shows
+        self._by_keyboard = False  # the last input was a key (not a click)
 
     # -- focus ----------------------------------------------------------------------------
     def focus(self, element: Any) -> None:
@@ -168,7 +183,10 @@ class KeyboardNavigator:
     def note_event(self, event: pygame.event.Event) -> None:
         """A click takes the focus where it lands: the ring goes until the keyboard is used."""
         if event.type == pygame.MOUSEBUTTONDOWN:
+            self._by_keyboard = False
             self.hide_ring()
+        elif event.type == pygame.KEYDOWN:
+            self._by_keyboard = True
 
     def hide_ring(self) -> None:
         self.target = None
@@ -178,9 +196,15 @@ class KeyboardNavigator:
     def update(self) -> None:
         """Once a frame: the ring follows its widget, and goes when the widget loses focus."""
         target = self.target
+        focus_set = self.manager.get_focus_set() or set()
+        if self._by_keyboard and (target is None or target not in focus_set):
+            # A key moved the focus without Tab (Down from a filter into its list, a
+            # question taking the keyboard): the ring follows it.
+            moved = _focus_owner(focus_set)
+            if moved is not None:
+                self.target = target = moved
         if target is None:
             return
-        focus_set = self.manager.get_focus_set() or set()
         if not target.alive() or not target.visible or target not in focus_set:
             self.hide_ring()
         else:
