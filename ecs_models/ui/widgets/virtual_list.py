@@ -65,6 +65,10 @@ def row_after_key(key: int, current: int | None, count: int, page: int) -> int:
     return max(0, min(count - 1, target))
 
 
+def _new_row(key: tuple[str, str]) -> dict[str, Any]:
+    return {"text": key[0], "object_id": key[1], "selected": False, "button_element": None}
+
+
 @dataclass(slots=True)
 class RowHandle:
     """A visible row: what it shows (the whole text is the item's) and where, on screen."""
@@ -122,6 +126,7 @@ class VirtualList(UIElement):
         )
         self.item_list: list[dict[str, Any]] = []
         self._row_dicts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._handled: list[dict[str, Any]] = []  # the rows given a RowHandle by the last draw
         self.list_item_height = ROW_HEIGHT
         self.scroll_bar: pygame_gui.elements.UIVerticalScrollBar | None = None
         self._offset = 0.0  # pixels of rows scrolled above the view
@@ -189,20 +194,18 @@ class VirtualList(UIElement):
         known = self._row_dicts
         if len(known) > 4 * max(len(new_item_list), 1024):
             known.clear()
-        height = self.list_item_height
-        placed: set[int] = set()  # ids of the dicts used so far: a repeated text gets its own
-        rows = []
-        for index, raw in enumerate(new_item_list):
-            key = (raw, _DEFAULT_ROW_ID) if isinstance(raw, str) else raw
-            row = known.get(key)
-            if row is None or id(row) in placed:
-                row = {"text": key[0], "object_id": key[1]}
-                known.setdefault(key, row)
-            placed.add(id(row))
+        keys = [(raw, _DEFAULT_ROW_ID) if isinstance(raw, str) else raw for raw in new_item_list]
+        rows = [known.get(key) or known.setdefault(key, _new_row(key)) for key in keys]
+        if len({id(row) for row in rows}) != len(rows):
+            # A text listed twice: each occurrence needs its own selection flag.
+            seen: set[int] = set()
+            for index, row in enumerate(rows):
+                if id(row) in seen:
+                    rows[index] = _new_row(keys[index])
+                seen.add(id(row))
+        for row in rows:
             row["selected"] = False
             row["button_element"] = None
-            row["height"] = index * height
-            rows.append(row)
         self.item_list = rows
         self._hovered_row = None
         self._drawn_key = None  # the new rows need their handles even if they look the same
@@ -358,8 +361,9 @@ class VirtualList(UIElement):
         surface = pygame.Surface(self.relative_rect.size)
         surface.fill(self.background)
         pygame.draw.rect(surface, self.border_colour, surface.get_rect(), BORDER)
-        for item in self.item_list:
+        for item in self._handled:  # only the rows that were in view have a handle
             item["button_element"] = None
+        self._handled = []
         surface.set_clip(inner)
         height = self.list_item_height
         for index in self._row_range():
@@ -369,6 +373,7 @@ class VirtualList(UIElement):
             )
             shown = self._fit(item["text"], inner.width - 2 * TEXT_PADDING)
             state = self._draw_row(surface, row, item, shown, index == self._hovered_row)
+            self._handled.append(item)
             item["button_element"] = RowHandle(
                 owner=self,
                 local=row.clip(inner),
