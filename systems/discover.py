@@ -30,6 +30,7 @@ from ecs_models.components.discover import (
 )
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.errors import EcsModelsError
+from ecs_models.explain import explain
 from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
 from ecs_models.store.model_store import ModelStore
@@ -188,11 +189,7 @@ class DiscoverWorkSystem(System):
 
     def _failed(self, job: DiscoverJob, error: BaseException) -> None:
         data = self.data
-        detail = (
-            str(error).rstrip(".")
-            if isinstance(error, EcsModelsError)
-            else f"{error.__class__.__name__}: {error}"
-        )
+        detail = explain(error).rstrip(".")
         if job.kind in (JobKind.CATALOG, JobKind.QUICK_CATALOG):
             data.catalog_loading = False
             data.catalog_error = f"Could not load the catalog of {job.key}: {detail}."

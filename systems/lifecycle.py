@@ -26,7 +26,7 @@ from ecs_models.components.lifecycle import (
 )
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
-from ecs_models.errors import EcsModelsError
+from ecs_models.explain import explain
 from ecs_models.formatting import human_bytes
 from ecs_models.runtime.perfstats import PerformanceRecord
 from ecs_models.storage.health import forget_health
@@ -156,11 +156,7 @@ class LifecycleSystem(System):
             JobKind.REMOVE: "Removing the models failed",
             JobKind.VERIFY: "Verifying the models failed",
         }[job.kind]
-        detail = (
-            str(error)
-            if isinstance(error, EcsModelsError)
-            else f"{error.__class__.__name__}: {error}"
-        )
+        detail = explain(error)
         post_error(f"{what}: {detail}")
 
     def _apply_inventory(self, entries: list[InventoryEntry]) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_models.errors import EcsModelsError, OperationCancelledError
+from ecs_models.explain import explain
+from ecs_models.retry import RetryNotice
 
 
 class PullState(enum.StrEnum):
@@ -79,6 +81,7 @@ class PullSnapshot:
     bytes_per_second: float
     eta_seconds: float | None
     error: str | None
+    retry: RetryNotice | None = None  # a retry waiting to happen, until bytes flow again
 
     @property
     def fraction(self) -> float:
@@ -120,6 +123,7 @@ class PullProgress:
     _transferred: int = 0
     _error: str | None = None
     _version: int = 0
+    _retry: RetryNotice | None = None
 
     # -- writer side -------------------------------------------------------------------
     def set_state(self, state: PullState, status: str | None = None) -> None:
@@ -127,6 +131,7 @@ class PullProgress:
             self._state = state
             if status is not None:
                 self._status = status
+            self._retry = None
             self._version += 1
         if status is not None and state not in (PullState.FAILED,):
             self._emit(ProgressEvent(status=status))
@@ -156,7 +161,15 @@ class PullProgress:
             layer.completed = min(layer.total, layer.completed + nbytes)
             self._transferred += nbytes
             self._sample_locked(now)
+            self._retry = None  # bytes flow again
             self._version += 1
+
+    def retrying(self, notice: RetryNotice) -> None:
+        """A request failed and will be retried after a wait: readers show it counting down."""
+        with self._lock:
+            self._retry = notice
+            self._version += 1
+        self._emit(ProgressEvent(status=f"{notice.text()}: {notice.reason}"))
 
     def emit_layer(self, digest: str, status: str | None = None) -> None:
         """Send one Ollama-shaped event for a layer to the listener (the CLI's stream)."""
@@ -208,7 +221,7 @@ class PullProgress:
             self.fail(str(exc))
             raise
         except OSError as exc:
-            error = error_type(f"{failure}: {exc.strerror or exc}.")
+            error = error_type(f"{failure}: {explain(exc)}")
             self.fail(str(error))
             raise error from exc
 
@@ -230,6 +243,7 @@ class PullProgress:
             )
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
+            retry = self._retry
         total = sum(x.total for x in layers)
         completed = sum(x.completed for x in layers)
         eta = (total - completed) / rate if rate > 0 else None
@@ -243,6 +257,7 @@ class PullProgress:
             bytes_per_second=rate,
             eta_seconds=eta,
             error=error,
+            retry=retry,
         )
 
     def _sample_locked(self, now: float) -> None:
