@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -12,13 +13,10 @@ from ecs_models.app.frame_state import InventoryState, SystemStatus
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
+from ecs_models.components import downloads as dl
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.fit_cache import FitVerdicts
-from ecs_models.components.installation import (
-    InstallCancelRequest,
-    ModelInstallationTask,
-    ModelInstallRequest,
-)
+from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
 from ecs_models.components.lifecycle import (
     ModelRemoveRequest,
     ModelVerifyRequest,
@@ -32,12 +30,13 @@ from ecs_models.formatting import human_bytes, human_rate, progress_text
 from ecs_models.names import parse_model_name
 from ecs_models.show.facts import ModelFacts
 from ecs_models.storage.create import human_number
+from ecs_models.systems.downloads import task_display
 from ecs_models.systems.notices import post_error
 from ecs_models.transfer.progress import PullState
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.confirm import name_list
-from ecs_models.ui.widgets.task_row import TaskRowView
+from ecs_models.ui.widgets.downloads import DownloadRowView
 
 # Speed and ETA captions change every frame; a person reads them at most a few times a second.
 CAPTION_INTERVAL_S = 0.25
@@ -50,6 +49,11 @@ def _queue_caption(position: int) -> str:
 def task_caption(task: ModelInstallationTask) -> str:
     """The text drawn on a task's progress bar for its current state."""
     state = task.state
+    retry = task.snapshot.retry if task.snapshot is not None else None
+    if retry is not None and not state.finished:
+        # "retrying 2/6 in 4 s (the connection was cut)", counting down as frames pass.
+        percent = f"{math.floor(task.fraction * 100)} % · " if task.bytes_total else ""
+        return f"{percent}{retry.text()} ({retry.reason})"
     if state is PullState.QUEUED:
         return _queue_caption(task.queue_position)
     if state is PullState.RESOLVING:
@@ -63,8 +67,64 @@ def task_caption(task: ModelInstallationTask) -> str:
     if state is PullState.DONE:
         return f"done, {human_bytes(task.bytes_total)}"
     if state is PullState.CANCELLED:
-        return "cancelled (resumable)" if task.future is not None else "cancelled"
+        return paused_caption(task)
     return "failed: " + (task.error or "unknown error")
+
+
+def paused_caption(task: ModelInstallationTask) -> str:
+    """'paused at 42 % (20.1 MB of 48.0 MB)', and where a found download came from."""
+    if not task.name_known:
+        return f"unfinished download, {human_bytes(task.bytes_done)} here; no model names it"
+    if task.bytes_total <= 0:
+        return "paused before anything was downloaded"
+    text = (
+        f"paused at {math.floor(task.fraction * 100)} % "
+        f"({human_bytes(task.bytes_done)} of {human_bytes(task.bytes_total)})"
+    )
+    return text + (" · found on disk" if task.from_disk else "")
+
+
+def row_actions(task: ModelInstallationTask) -> tuple[str, ...]:
+    """The buttons a download's row offers in its state, left to right."""
+    state = task.state
+    if not state.finished:
+        return (dl.DownloadAction.PAUSE.value,)
+    if state is PullState.DONE:
+        return (dl.DownloadAction.DISMISS.value,)
+    actions = []
+    if task.name_known:
+        again = dl.DownloadAction.RESUME if state is PullState.CANCELLED else dl.DownloadAction.RETRY
+        actions.append(again.value)
+    if task.digests:  # blobs are known, so there may be a partial download to delete
+        actions.append(dl.DownloadAction.DISCARD.value)
+    actions.append(dl.DownloadAction.DISMISS.value)
+    return tuple(actions)
+
+
+def downloads_summary(tasks: list[ModelInstallationTask]) -> str:
+    """'2 running · 1 paused · 1 failed' (states with no download are left out)."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        if task.state is PullState.QUEUED:
+            word = "queued"
+        elif not task.state.finished:
+            word = "running"
+        else:
+            word = {PullState.DONE: "done", PullState.CANCELLED: "paused"}.get(task.state, "failed")
+        counts[word] = counts.get(word, 0) + 1
+    order = ("running", "queued", "paused", "failed", "done")
+    return "  ·  ".join(f"{counts[w]} {w}" for w in order if w in counts)
+
+
+def discard_question(pending: dl.PendingDiscard) -> str:
+    """'Discard the partial download of x? This deletes 48.0 MB; installing it again starts
+    over.'"""
+    plan = pending.plan
+    text = f"Discard the partial download of {pending.display}? "
+    text += f"This deletes {human_bytes(plan.reclaimable_bytes)}"
+    if plan.reported:
+        text += "; a blob another download is using right now stays"
+    return text + "; installing it again starts over."
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +213,7 @@ class UISystem(System):
         # Present when the Performance area computes fit verdicts (its FitSystem fills it).
         self.fits = resources.try_get(FitVerdicts)
         self.facts = resources.try_get(ModelFactsCache)
+        self.downloads = resources.try_get(dl.DownloadsState)
         self._shown_inventory: tuple[int, object] | None = None
         self._items: list[tuple[str, str]] = []
         self._shown_selection: frozenset[str] = frozenset()
@@ -181,8 +242,13 @@ class UISystem(System):
             panel.installation_input = intent.text
         elif isinstance(intent, intents.InstallPressed):
             self._install(panel, intent.text)
-        elif isinstance(intent, intents.CancelPressed):
-            esper.create_entity(InstallCancelRequest(intent.task_entity))
+        elif isinstance(intent, intents.DownloadButtonPressed):
+            action = dl.DownloadAction(intent.action)
+            esper.create_entity(dl.DownloadActionRequest(intent.task_entity, action))
+        elif isinstance(intent, intents.ClearFinishedPressed):
+            esper.create_entity(dl.ClearFinishedRequest())
+        elif isinstance(intent, intents.DiscardAnswered):
+            esper.create_entity(dl.DiscardAnswered(intent.confirmed))
         elif isinstance(intent, intents.SelectionChanged):
             if set(intent.selected) != panel.selected_models:
                 # The question was about the rows highlighted when Remove was pressed.
@@ -229,13 +295,26 @@ class UISystem(System):
             if state is not task.state or now - at >= CAPTION_INTERVAL_S:
                 caption = task_caption(task)
                 self._captions[ent] = (task.state, caption, now)
+                if state is not task.state and task.state is PullState.FAILED and task.typed:
+                    self.view.restore_entry(task.typed)  # no retyping a long name
             fraction = 1.0 if task.state is PullState.DONE else task.fraction
-            name = parse_model_name(task.model_name).display
-            rows.append(TaskRowView(ent, name, fraction, caption, task.state.finished))
+            detail = (task.error or "") if task.state is PullState.FAILED else ""
+            rows.append(
+                DownloadRowView(
+                    ent, task_display(task), fraction, caption, row_actions(task), detail
+                )
+            )
         if len(self._captions) > len(tasks):
             alive = {ent for ent, _ in tasks}
             self._captions = {k: v for k, v in self._captions.items() if k in alive}
-        self.view.show_tasks(rows)
+        states = [task for _, task in tasks]
+        can_clear = any(t.state in (PullState.DONE, PullState.FAILED) for t in states)
+        self.view.show_tasks(rows, downloads_summary(states), can_clear)
+        pending = self.downloads.pending_discard if self.downloads is not None else None
+        if pending is None:
+            self.view.show_discard_question(None)
+        else:
+            self.view.show_discard_question(pending.task_entity, discard_question(pending))
 
     def _sync_models(self, panel: ModelManagerPanel) -> None:
         key = (self.inventory.version, panel.sort_criteria)

@@ -26,7 +26,7 @@ from ecs_models.systems.remote import report_failure
 from ecs_models.transfer.progress import PullState
 from ecs_models.ui.remote import intents as ri
 from ecs_models.ui.remote.view import RemoteView
-from ecs_models.ui.widgets.task_row import TaskRowView
+from ecs_models.ui.widgets.downloads import DownloadRowView
 
 # Speed and ETA captions are re-read at most this often: a person reads a few a second.
 CAPTION_INTERVAL_S = 0.25
@@ -144,10 +144,10 @@ class RemoteUISystem(System):
             if state is not transfer.state or now - at >= CAPTION_INTERVAL_S:
                 caption = transfer_caption(transfer)
                 self._captions[ent] = (transfer.state, caption, now)
+            action = "Dismiss" if transfer.state.finished else "Cancel"
+            detail = (transfer.error or "") if transfer.state is PullState.FAILED else ""
             rows.append(
-                TaskRowView(
-                    ent, transfer.label, transfer.fraction, caption, transfer.state.finished
-                )
+                DownloadRowView(ent, transfer.label, transfer.fraction, caption, (action,), detail)
             )
         if len(self._captions) > len(transfers):
             alive = {ent for ent, _ in transfers}

@@ -116,13 +116,19 @@ class WindowLoop:
         for event in pygame.event.get():
             self.pacing.note_input(time.perf_counter())
             if event.type == pygame.QUIT:
-                self.closed = True
+                # Running downloads are asked about first; closing again while asked quits.
+                if self.plugin.busy() and not self.plugin.asking_to_close:
+                    self.plugin.ask_to_close()
+                else:
+                    self.closed = True
             if event.type == pygame.VIDEORESIZE:
                 width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
                 self.manager.set_window_resolution((width, height))
                 self.plugin.resize(pygame.Rect(0, 0, width, height))
             self.manager.process_events(event)
             self.plugin.process_event(event)
+        if self.plugin.take_close_answer():
+            self.closed = True
         begin = time.perf_counter()
         dt, self._last = begin - self._last, begin
         self.plugin.update(dt)  # the ECS schedule runs every frame
