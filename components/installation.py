@@ -91,10 +91,3 @@ class ModelInstallationTask:
     @property
     def eta_seconds(self) -> float | None:
         return self.snapshot.eta_seconds if self.snapshot is not None else None
-
-
-@dataclass(slots=True)
-class InstallCancelRequest:
-    """Cancel a queued or running task (or dismiss a finished one) by its entity id."""
-
-    task_entity: int

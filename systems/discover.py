@@ -14,6 +14,7 @@ from ecs_models.app.workers import WorkerPools
 from ecs_models.catalog import Catalog
 from ecs_models.catalog.updates import UNKNOWN, UpdateStatus
 from ecs_models.components.discover import (
+    OLLAMA_SOURCE,
     CatalogLoad,
     CatalogLoadRequest,
     DiscoverData,
@@ -195,9 +196,10 @@ class DiscoverWorkSystem(System):
         if job.kind in (JobKind.CATALOG, JobKind.QUICK_CATALOG):
             data.catalog_loading = False
             data.catalog_error = f"Could not load the catalog of {job.key}: {detail}."
-            if self.reachability is not None and job.key != OLLAMA_SOURCE:
-                if connection_problem(error) is not None:  # Install there would fail too
-                    self.reachability.mark_offline(job.key, explain(error, host=job.key))
+            # A registry that cannot be reached: Install from it would fail too.
+            offline = job.key != OLLAMA_SOURCE and connection_problem(error) is not None
+            if self.reachability is not None and offline:
+                self.reachability.mark_offline(job.key, explain(error, host=job.key))
             post_error(data.catalog_error)
         elif job.kind is JobKind.TAGS:
             if data.tags_loading == job.key:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import esper
 
@@ -30,6 +30,7 @@ from ecs_models.formatting import human_bytes, human_rate, progress_text
 from ecs_models.names import parse_model_name
 from ecs_models.show.facts import ModelFacts
 from ecs_models.storage.create import human_number
+from ecs_models.systems.captions import RowCaptions, whole_percent
 from ecs_models.systems.downloads import task_display
 from ecs_models.systems.notices import post_error
 from ecs_models.transfer.progress import PullState
@@ -37,9 +38,6 @@ from ecs_models.ui.models import intents
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.confirm import name_list
 from ecs_models.ui.widgets.downloads import DownloadRowView
-
-# Speed and ETA captions change every frame; a person reads them at most a few times a second.
-CAPTION_INTERVAL_S = 0.25
 
 
 def _queue_caption(position: int) -> str:
@@ -52,7 +50,7 @@ def task_caption(task: ModelInstallationTask) -> str:
     retry = task.snapshot.retry if task.snapshot is not None else None
     if retry is not None and not state.finished:
         # "retrying 2/6 in 4 s (the connection was cut)", counting down as frames pass.
-        percent = f"{math.floor(task.fraction * 100)} % · " if task.bytes_total else ""
+        percent = f"{whole_percent(task.fraction)} % · " if task.bytes_total else ""
         return f"{percent}{retry.text()} ({retry.reason})"
     if state is PullState.QUEUED:
         return _queue_caption(task.queue_position)
@@ -78,7 +76,7 @@ def paused_caption(task: ModelInstallationTask) -> str:
     if task.bytes_total <= 0:
         return "paused before anything was downloaded"
     text = (
-        f"paused at {math.floor(task.fraction * 100)} % "
+        f"paused at {whole_percent(task.fraction)} % "
         f"({human_bytes(task.bytes_done)} of {human_bytes(task.bytes_total)})"
     )
     return text + (" · found on disk" if task.from_disk else "")
@@ -221,7 +219,7 @@ class UISystem(System):
         self._notice_count = 0
         self._shown_status: tuple[object, ...] = ()
         self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
-        self._captions: dict[int, tuple[PullState, str, float]] = {}
+        self._captions = RowCaptions()
         view.streams_menu.show(self.config.resource_limits.download_streams)
 
     def process(self, dt: float) -> None:
@@ -291,22 +289,19 @@ class UISystem(System):
         rows = []
         tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])
         for ent, task in tasks:
-            state, caption, at = self._captions.get(ent, (None, "", 0.0))
-            if state is not task.state or now - at >= CAPTION_INTERVAL_S:
-                caption = task_caption(task)
-                self._captions[ent] = (task.state, caption, now)
-                if state is not task.state and task.state is PullState.FAILED and task.typed:
-                    self.view.restore_entry(task.typed)  # no retyping a long name
             fraction = 1.0 if task.state is PullState.DONE else task.fraction
+            caption, fraction, changed = self._captions.read(
+                ent, task.state, fraction, partial(task_caption, task), now
+            )
+            if changed and task.state is PullState.FAILED and task.typed:
+                self.view.restore_entry(task.typed)  # no retyping a long name
             detail = (task.error or "") if task.state is PullState.FAILED else ""
             rows.append(
                 DownloadRowView(
                     ent, task_display(task), fraction, caption, row_actions(task), detail
                 )
             )
-        if len(self._captions) > len(tasks):
-            alive = {ent for ent, _ in tasks}
-            self._captions = {k: v for k, v in self._captions.items() if k in alive}
+        self._captions.keep([ent for ent, _ in tasks])
         states = [task for _, task in tasks]
         can_clear = any(t.state in (PullState.DONE, PullState.FAILED) for t in states)
         self.view.show_tasks(rows, downloads_summary(states), can_clear)
