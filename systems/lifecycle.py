@@ -1,4 +1,4 @@
-"""Lifecycle set: inventory scans, removal (planned, confirmed, done), verify requests (downloads: systems/downloads.py)."""
+"""Lifecycle set: inventory scans, removal (planned, confirmed, done) and verify requests."""
 
 from __future__ import annotations
 
