@@ -74,7 +74,12 @@ def paused_task(found: UnfinishedPull, *, insecure: bool) -> ModelInstallationTa
         finished_at=time.monotonic(),
         typed=display,
     )
-    task.error = "Found unfinished on disk; Resume continues it."
+    task.error = (
+        "Found unfinished on disk at start-up; Resume continues it where it stopped."
+        if found.name
+        else "A partial download found on disk that no pull record or installed model names; "
+        "Discard deletes it and frees its space."
+    )
     return task
 
 

@@ -70,16 +70,16 @@ def task_caption(task: ModelInstallationTask) -> str:
 
 
 def paused_caption(task: ModelInstallationTask) -> str:
-    """'paused at 42 % (20.1 MB of 48.0 MB)', and where a found download came from."""
+    """'paused · 42 % · 20.1 MB of 48.0 MB': short enough for the bar of an 800 px window
+    (the row's tooltip says more, such as where a found download came from)."""
     if not task.name_known:
-        return f"unfinished download, {human_bytes(task.bytes_done)} here; no model names it"
+        return f"{human_bytes(task.bytes_done)} here · no model names it"
     if task.bytes_total <= 0:
         return "paused before anything was downloaded"
-    text = (
-        f"paused at {whole_percent(task.fraction)} % "
-        f"({human_bytes(task.bytes_done)} of {human_bytes(task.bytes_total)})"
+    return (
+        f"paused · {whole_percent(task.fraction)} % · "
+        f"{human_bytes(task.bytes_done)} of {human_bytes(task.bytes_total)}"
     )
-    return text + (" · found on disk" if task.from_disk else "")
 
 
 def row_actions(task: ModelInstallationTask) -> tuple[str, ...]:
@@ -295,7 +295,9 @@ class UISystem(System):
             )
             if changed and task.state is PullState.FAILED and task.typed:
                 self.view.restore_entry(task.typed)  # no retyping a long name
-            detail = (task.error or "") if task.state is PullState.FAILED else ""
+            # Failed and paused rows explain themselves in full on hovering the bar.
+            finished = task.state.finished and task.state is not PullState.DONE
+            detail = (task.error or "") if finished else ""
             rows.append(
                 DownloadRowView(
                     ent, task_display(task), fraction, caption, row_actions(task), detail

@@ -93,7 +93,7 @@ def test_pause_then_resume_fetches_only_the_rest(
         _start_and_pause(h, model)
         row = h.view.downloads.rows[0]
         assert row.actions == ("Resume", "Discard", "Dismiss")
-        assert row.bar.caption.startswith("paused at ")
+        assert row.bar.caption.startswith("paused · ")
         saved = _saved(ModelStore(models_dir), model)
         assert 0 < saved < model.layer("model").size
 
@@ -164,7 +164,8 @@ def test_start_up_lists_unfinished_downloads_as_paused(
         assert task.bytes_done >= saved
         row = second.view.downloads.rows[0]
         assert row.actions == ("Resume", "Discard", "Dismiss")
-        assert row.bar.caption.endswith("· found on disk"), row.bar.caption
+        assert row.bar.caption.startswith("paused · "), row.bar.caption
+        assert "Found unfinished on disk" in (row.bar.tool_tip_text or "")
     finally:
         second.close()
 
@@ -178,6 +179,7 @@ def test_start_up_lists_unfinished_downloads_as_paused(
         row = third.view.downloads.rows[0]
         assert row.actions == ("Discard", "Dismiss")
         assert "no model names it" in row.bar.caption
+        assert "Discard deletes it" in (row.bar.tool_tip_text or "")
         third.click(third.download_button(0, "Discard"))
         third.run_until(lambda: third.view.discard_confirm.is_open, timeout=10)
         third.click(third.view.discard_confirm.yes)

@@ -129,7 +129,7 @@ def test_cancel_leaves_resumable_partial(
     slow_panel.click(slow_panel.download_button(0, "Pause"))
     slow_panel.run_until(lambda: _tasks(slow_panel)[0].state is PullState.CANCELLED, timeout=20)
     slow_panel.settle()
-    assert row.bar.caption.startswith("paused at ")
+    assert row.bar.caption.startswith("paused · ")
     assert row.actions == ("Resume", "Discard", "Dismiss")
 
     blobs = models_dir / "blobs"
