@@ -5,7 +5,10 @@ the message history."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -360,3 +363,47 @@ def test_names_are_shortened_in_the_middle_keeping_host_and_tag() -> None:
     assert tighter.count("…") == 2 and measure(tighter) <= measure(host_kept) - 30
     tiny = elide_name(name, measure(":q4_K_M-instruct") + 20, measure)
     assert measure(tiny) <= measure(":q4_K_M-instruct") + 20 and "…" in tiny
+
+
+# The window run as `python -m ecs_models` runs it, with one download started through its world;
+# once some of it is on disk, the process is sent SIGTERM.
+_TERMINATED_WINDOW = """
+import os, signal, sys
+import esper
+from ecs_models.app.schedule import entered_world
+from ecs_models.app.window import run_window
+from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
+
+sent = []
+
+def on_frame(plugin):
+    with entered_world(plugin.world_name):
+        if not esper.get_component(ModelInstallRequest) and not plugin.busy():
+            esper.create_entity(ModelInstallRequest(sys.argv[3], insecure=True))
+        tasks = [task for _, task in esper.get_component(ModelInstallationTask)]
+    if any(task.bytes_done > 2 << 20 for task in tasks) and plugin.busy() and not sent:
+        sent.append(True)  # once: a second close would answer the question
+        os.kill(os.getpid(), signal.SIGTERM)
+    return False
+
+sys.exit(run_window(models_dir=sys.argv[1], registry=sys.argv[2], insecure=True, on_frame=on_frame))
+"""
+
+
+def test_sigterm_ends_the_window_while_a_download_runs(
+    models_dir: Path, registry: RegistryServer, slow_link: CuttingProxy, unique_repo: str
+) -> None:
+    model = push_small_model(registry, unique_repo, "big", gguf_size=32 * MIB, seed=67)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
+    env["SDL_VIDEODRIVER"] = "dummy"
+    child = subprocess.run(
+        [sys.executable, "-c", _TERMINATED_WINDOW, str(models_dir), slow_link.host, _short(model)],
+        env=env,
+        timeout=40,
+        capture_output=True,
+        text=True,
+    )
+    # Not held open by the close question: ended, and its download stays resumable.
+    assert child.returncode == 0, child.stderr
+    assert _saved(ModelStore(models_dir), model) > 0
+    assert list((models_dir / ".ecs-models" / PULLS_DIR).glob("*.json"))
