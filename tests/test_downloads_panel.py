@@ -27,6 +27,7 @@ from ecs_models.app.window import WindowLoop
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.notice import NoticeLog
+from ecs_models.formatting import human_bytes
 from ecs_models.store.model_store import ModelStore
 from ecs_models.transfer.partial import load_parts
 from ecs_models.transfer.progress import PullState
@@ -76,6 +77,17 @@ def slow_link(registry: RegistryServer) -> Iterator[CuttingProxy]:
         yield link
 
 
+@pytest.fixture
+def h(models_dir: Path, slow_link: CuttingProxy) -> Iterator[PanelHarness]:
+    """The panel, pulling through the slow link by default."""
+    harness = PanelHarness(models_dir, slow_link.host)
+    try:
+        harness.settle()
+        yield harness
+    finally:
+        harness.close()
+
+
 def _start_and_pause(h: PanelHarness, model: PushedModel, low: float = 0.2) -> None:
     """Type the name, press Enter, and click Pause once some of it is on disk."""
     h.type_text(_short(model))
@@ -87,61 +99,65 @@ def _start_and_pause(h: PanelHarness, model: PushedModel, low: float = 0.2) -> N
 
 
 def test_pause_then_resume_fetches_only_the_rest(
-    models_dir: Path, registry: RegistryServer, slow_link: CuttingProxy, unique_repo: str
+    h: PanelHarness,
+    models_dir: Path,
+    registry: RegistryServer,
+    slow_link: CuttingProxy,
+    unique_repo: str,
 ) -> None:
     model = push_small_model(registry, unique_repo, "big", gguf_size=32 * MIB, seed=61)
-    h = PanelHarness(models_dir, slow_link.host)
-    try:
-        h.settle()
-        _start_and_pause(h, model)
-        row = h.view.downloads.rows[0]
-        assert row.actions == ("Resume", "Discard", "Dismiss")
-        assert row.bar.caption.startswith("paused · ")
-        saved = _saved(ModelStore(models_dir), model)
-        assert 0 < saved < model.layer("model").size
+    _start_and_pause(h, model)
+    row = h.view.downloads.rows[0]
+    assert row.actions == ("Resume", "Discard", "Dismiss")
+    assert row.bar.caption.startswith("paused · ")
+    saved = _saved(ModelStore(models_dir), model)
+    assert 0 < saved < model.layer("model").size
 
-        slow_link.set_rate(None)
-        slow_link.wait_idle()  # the paused pull's connections are gone
-        slow_link.reset_counters()
-        h.click(h.download_button(0, "Resume"))
-        assert h.view.downloads.rows[0].actions == ("Pause",)
-        h.run_until(lambda: f"{slow_link.host}/{_short(model)}" in _installed(h), timeout=60)
-        remainder = model.total_size - saved
-        # Only what the paused pull had not saved crossed the link again.
-        assert remainder <= slow_link.bytes_to_client <= remainder + 2 * MIB
-        assert _partial_files(models_dir) == []
-    finally:
-        h.close()
+    slow_link.set_rate(None)
+    slow_link.wait_idle()  # the paused pull's connections are gone
+    slow_link.reset_counters()
+    h.click(h.download_button(0, "Resume"))
+    assert h.view.downloads.rows[0].actions == ("Pause",)
+    h.run_until(lambda: f"{slow_link.host}/{_short(model)}" in _installed(h), timeout=60)
+    remainder = model.total_size - saved
+    # Only what the paused pull had not saved crossed the link again.
+    assert remainder <= slow_link.bytes_to_client <= remainder + 2 * MIB
+    assert _partial_files(models_dir) == []
 
 
 def test_discard_says_what_it_frees_and_deletes_the_partial(
-    models_dir: Path, registry: RegistryServer, slow_link: CuttingProxy, unique_repo: str
+    h: PanelHarness,
+    models_dir: Path,
+    registry: RegistryServer,
+    slow_link: CuttingProxy,
+    unique_repo: str,
 ) -> None:
     model = push_small_model(registry, unique_repo, "big", gguf_size=32 * MIB, seed=62)
-    h = PanelHarness(models_dir, slow_link.host)
-    try:
-        h.settle()
-        _start_and_pause(h, model)
-        assert _partial_files(models_dir)
-        assert list((models_dir / ".ecs-models" / PULLS_DIR).glob("*.json"))
+    _start_and_pause(h, model)
+    records = list((models_dir / ".ecs-models" / PULLS_DIR).glob("*.json"))
+    assert _partial_files(models_dir) and records
+    # What the disk gets back: the blocks of the partial data, its state files and the record.
+    allocated = sum(p.stat().st_blocks * 512 for p in [*_partial_files(models_dir), *records])
 
-        h.click(h.download_button(0, "Discard"))
-        h.run_until(lambda: h.view.discard_confirm.is_open, timeout=10)
-        question = h.view.discard_confirm.text or ""
-        assert question.startswith(f"Discard the partial download of {slow_link.host}")
-        assert " MB" in question and "installing it again starts over" in question
-        assert _partial_files(models_dir), "nothing is deleted before the answer"
+    h.click(h.download_button(0, "Discard"))
+    h.run_until(lambda: h.view.discard_confirm.is_open, timeout=10)
+    question = h.view.discard_confirm.text or ""
+    assert question.startswith(f"Discard the partial download of {slow_link.host}")
+    assert f"This deletes {human_bytes(allocated)};" in question, question
+    assert "installing it again starts over" in question
+    assert _partial_files(models_dir), "nothing is deleted before the answer"
 
-        h.click(h.view.discard_confirm.yes)
-        h.run_until(lambda: not _tasks(h), timeout=10)
-        h.settle()
-        assert _partial_files(models_dir) == []
-        assert not list((models_dir / ".ecs-models" / PULLS_DIR).glob("*.json"))
-        assert any(t.startswith("Discarded the partial download") and "freed" in t for t in _log(h))
-        assert h.view.downloads.rows == []
-        assert h.view.layout.downloads.height == 0  # the empty list gives its room away
-    finally:
-        h.close()
+    h.click(h.view.discard_confirm.yes)
+    h.run_until(lambda: not _tasks(h), timeout=10)
+    h.settle()
+    assert _partial_files(models_dir) == []
+    assert not list((models_dir / ".ecs-models" / PULLS_DIR).glob("*.json"))
+    freed = f"{human_bytes(allocated)} freed."
+    assert any(
+        t.startswith("Discarded the partial download") and t.endswith(freed) for t in _log(h)
+    )
+    assert h.view.downloads.rows == []
+    assert h.view.layout.downloads.height == 0  # the empty list gives its room away
 
 
 def test_start_up_lists_unfinished_downloads_as_paused(
@@ -256,28 +272,27 @@ def test_registry_killed_mid_pull_shows_retries_then_completes(
 
 
 def test_clear_finished_keeps_paused_downloads(
-    models_dir: Path, registry: RegistryServer, slow_link: CuttingProxy, unique_repo: str
+    h: PanelHarness,
+    models_dir: Path,
+    registry: RegistryServer,
+    slow_link: CuttingProxy,
+    unique_repo: str,
 ) -> None:
     model = push_small_model(registry, unique_repo, "big", gguf_size=32 * MIB, seed=65)
-    h = PanelHarness(models_dir, slow_link.host)
-    try:
-        h.settle()
-        _start_and_pause(h, model)
-        h.view.entry.set_text("")
-        h.type_text(f"127.0.0.1:{_closed_port()}/library/gone:1")
-        h.press_enter()
-        h.run_until(lambda: _tasks(h)[-1].state is PullState.FAILED, timeout=30)
-        h.settle()
-        assert len(h.view.downloads.rows) == 2
-        assert "1 paused" in h.view.downloads.title_label.text
-        assert "1 failed" in h.view.downloads.title_label.text
-        h.click(h.view.downloads.clear_button)
-        h.settle()  # the request is carried out in the frame after the click's
-        assert [t.state for t in _tasks(h)] == [PullState.CANCELLED]
-        assert len(h.view.downloads.rows) == 1
-        assert not h.view.downloads.clear_button.is_enabled
-    finally:
-        h.close()
+    _start_and_pause(h, model)
+    h.view.entry.set_text("")
+    h.type_text(f"127.0.0.1:{_closed_port()}/library/gone:1")
+    h.press_enter()
+    h.run_until(lambda: _tasks(h)[-1].state is PullState.FAILED, timeout=30)
+    h.settle()
+    assert len(h.view.downloads.rows) == 2
+    assert "1 paused" in h.view.downloads.title_label.text
+    assert "1 failed" in h.view.downloads.title_label.text
+    h.click(h.view.downloads.clear_button)
+    h.settle()  # the request is carried out in the frame after the click's
+    assert [t.state for t in _tasks(h)] == [PullState.CANCELLED]
+    assert len(h.view.downloads.rows) == 1
+    assert not h.view.downloads.clear_button.is_enabled
 
 
 def test_closing_the_window_while_downloading_asks_first(
