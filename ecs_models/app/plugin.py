@@ -227,8 +227,12 @@ class ModelManagementPlugin:
     def ask_to_close(self) -> None:
         """Ask whether to quit although downloads run; `take_close_answer` returns the answer."""
         count = self.busy()
-        what = f"{count} download{'s are' if count != 1 else ' is'} still running"
-        text = f"{what}. Quit anyway? They stop and stay resumable: Resume continues them."
+        if count == 1:
+            text = "1 download is still running. Quit anyway? It stops, and the next start "
+            text += "lists it as paused, to resume."
+        else:
+            text = f"{count} downloads are still running. Quit anyway? They stop, and the next "
+            text += "start lists them as paused, to resume."
         width = min(QUIT_QUESTION_WIDTH, self.rect.width - 16)
         place = pygame.Rect(self.rect.centerx - width // 2, self.rect.y + 60, width, 0)
         place.height = self.rect.bottom - 8 - place.y

@@ -24,7 +24,7 @@ from ecs_models.ui.widgets.elide import elide_name
 from ecs_models.ui.widgets.progress_bar import TransferProgressBar
 
 NAME_MIN_WIDTH = 160
-NAME_MAX_WIDTH = 300
+NAME_MAX_WIDTH = 380  # a 1920 px window shows `host…/model:tag` of most names whole
 BUTTON_WIDTH = 76
 GAP = 6
 MAX_ACTIONS = 3
