@@ -49,9 +49,9 @@ def task_caption(task: ModelInstallationTask) -> str:
     state = task.state
     retry = task.snapshot.retry if task.snapshot is not None else None
     if retry is not None and not state.finished:
-        # "retrying 2/6 in 4 s (the connection was cut)", counting down as frames pass.
+        # "38 % · retrying 2/6 in 4 s · the connection was cut", counting down as frames pass.
         percent = f"{whole_percent(task.fraction)} % · " if task.bytes_total else ""
-        return f"{percent}{retry.text()} ({retry.reason})"
+        return f"{percent}{retry.text()} · {retry.reason}"
     if state is PullState.QUEUED:
         return _queue_caption(task.queue_position)
     if state is PullState.RESOLVING:
