@@ -98,6 +98,15 @@ class InstallationSystem(System):
                 post_notice(f"{name.display} is already being installed.")
                 esper.delete_entity(ent)
                 continue
+            stopped = self._stopped_row(name)
+            if stopped is not None:
+                # Its row resumes from the partial, rather than a second row for the same name.
+                stopped.restart()
+                stopped.insecure = request.insecure or self.settings.insecure
+                stopped.max_rate = request.max_rate
+                stopped.typed = request.model_name
+                esper.delete_entity(ent)
+                continue
             task = ModelInstallationTask(
                 model_name=str(name),
                 progress=PullProgress(name.display),
@@ -116,6 +125,18 @@ class InstallationSystem(System):
             ):
                 return True
         return False
+
+    @staticmethod
+    def _stopped_row(name: ModelName) -> ModelInstallationTask | None:
+        """A paused or failed download of `name` still listed."""
+        for _, task in esper.get_component(ModelInstallationTask):
+            if (
+                task.state in (PullState.CANCELLED, PullState.FAILED)
+                and task.name_known
+                and parse_model_name(task.model_name).matches(name)
+            ):
+                return task
+        return None
 
     def _start_queued(self) -> None:
         tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])

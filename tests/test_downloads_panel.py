@@ -303,6 +303,13 @@ def test_clear_finished_keeps_paused_downloads(
     assert len(h.view.downloads.rows) == 1
     assert not h.view.downloads.clear_button.is_enabled
 
+    # Installing the paused name again resumes its row; no second row appears.
+    h.view.entry.set_text("")
+    h.type_text(_short(model))
+    h.press_enter()
+    assert len(_tasks(h)) == 1 and not _tasks(h)[0].state.finished
+    assert h.view.downloads.rows[0].actions == ("Pause",)
+
 
 def test_closing_the_window_while_downloading_asks_first(
     models_dir: Path, registry: RegistryServer, slow_link: CuttingProxy, unique_repo: str
