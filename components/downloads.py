@@ -41,6 +41,8 @@ class DiscardAnswered:
 
 
 class ChoreKind(enum.Enum):
+    """Which blocking downloads job a DownloadChore is."""
+
     SCAN = "scan"  # unfinished downloads on disk, once at start-up
     PLAN = "plan"  # what discarding one download deletes
     DISCARD = "discard"
@@ -69,8 +71,7 @@ class DownloadsState:
     """Resource: the discard question, if one is open."""
 
     pending_discard: PendingDiscard | None = None
-    version: int = 0
 
     def ask(self, pending: PendingDiscard | None) -> None:
+        """Open the discard question (the UI system shows it) or close it (None)."""
         self.pending_discard = pending
-        self.version += 1

@@ -14,15 +14,12 @@ class RegistryReachability:
     """Resource: hosts whose last contact failed to connect, with the plain sentence why."""
 
     _offline: dict[str, tuple[str, float]] = field(default_factory=dict)
-    version: int = 0
 
     def mark_offline(self, host: str, sentence: str) -> None:
         self._offline[host.lower()] = (sentence, time.monotonic())
-        self.version += 1
 
     def mark_online(self, host: str) -> None:
-        if self._offline.pop(host.lower(), None) is not None:
-            self.version += 1
+        self._offline.pop(host.lower(), None)
 
     def offline(self, host: str, now: float | None = None) -> str | None:
         """Why `host` is known to be unreachable, or None when nothing recent says so."""
