@@ -25,14 +25,17 @@ from ecs_models.names import parse_model_name
 from ecs_models.systems.notices import post_error
 from ecs_models.ui.performance import intents
 from ecs_models.ui.performance.text import (
+    benchmark_rows,
     cache_text,
     fps_text,
     gauge_readings,
+    history_series,
     latest_text,
-    stats_series,
 )
 from ecs_models.ui.performance.view import PerformanceView
 
+# The table's ages ('2 h ago') are recomputed this often.
+AGE_TICK_S = 30.0
 _JOB_WORDS = {"plan": "Estimating", "load": "Loading", "benchmark": "Benchmarking"}
 
 
@@ -53,6 +56,7 @@ class PerformanceAreaSystem(System):
         self._shown_sample: object = None
         self._shown_inventory = -1
         self._shown_details: tuple[object, ...] = ()
+        self._shown_table: tuple[object, ...] = ()
         self._shown_cache = -1
         self._shown_notice: Notice | None = None
 
@@ -65,6 +69,7 @@ class PerformanceAreaSystem(System):
         self._sync_monitor()
         self._sync_models()
         self._sync_details()
+        self._sync_table()
         self._sync_cache()
         self._sync_notice()
 
@@ -136,7 +141,7 @@ class PerformanceAreaSystem(System):
             view.set_label(view.title_label, "Select a model to see its performance.")
             view.set_label(view.fit_label, "")
             view.set_label(view.latest_label, "")
-            view.show_series(())
+            view.show_history(None)
             return
         metadata = self.config.installed_models.get(name)
         display = metadata.display if metadata is not None else _display(name)
@@ -150,8 +155,20 @@ class PerformanceAreaSystem(System):
         fit = self.fits.line_for(name)
         view.set_label(view.fit_label, f"Fit: {fit}" if fit else "Fit: estimating…")
         history = self.perf_log.records_of(display)
-        view.set_label(view.latest_label, latest_text(history))
-        view.show_series(stats_series(history))
+        view.show_history(history_series(history))
+        view.set_label(view.latest_label, latest_text(history, view.history.geometry.hidden))
+
+    def _sync_table(self) -> None:
+        """Every installed model's last benchmark; its ages ('2 h ago') move on now and then."""
+        now = time.time()
+        now -= now % AGE_TICK_S
+        key = (self.perf_log.version, self.inventory.version, self.selection.model_name, now)
+        if key == self._shown_table:
+            return
+        self._shown_table = key
+        models = [(m.display, m.name) for m in self.config.installed_models.values()]
+        rows = benchmark_rows(self.perf_log.history, models, now)
+        self.view.show_table(rows, self.selection.model_name)
 
     def _sync_cache(self) -> None:
         cache = self.config.model_cache

@@ -25,9 +25,10 @@ from ecs_models.app.health_records import HealthRecords
 from ecs_models.components.lifecycle import BackgroundJob
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.storage import StorageState
+from ecs_models.formatting import short_age
 from ecs_models.storage.health import SCOPE_HEALTH, SCOPE_VERIFY, ModelHealth, load_health
 from ecs_models.store.model_store import ModelStore
-from ecs_models.ui.core.health_badge import age_text, health_badge
+from ecs_models.ui.core.health_badge import health_badge
 from ecs_models.ui.storage.view import StorageView
 
 
@@ -240,4 +241,4 @@ def test_badge_words() -> None:
     assert health_badge(checked(5 * 60 + 1, ok=False), now) == "failed · 5 min ago"
     assert health_badge(checked(3 * 86400), now) == "ok · 3 d ago"
     assert health_badge(checked(60, hashed=False), now) == "sizes ok · 1 min ago"
-    assert age_text(-30) == "just now"  # a clock set back does not say "-1 min"
+    assert short_age(-30) == "just now"  # a clock set back does not say "-1 min"

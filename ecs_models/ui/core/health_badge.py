@@ -6,6 +6,7 @@ the same verdict wherever the model appears.
 
 from __future__ import annotations
 
+from ecs_models.formatting import short_age
 from ecs_models.storage.health import Finding, ModelHealth
 
 NOT_VERIFIED = "not verified"
@@ -23,17 +24,6 @@ _FINDING_WORDS = {
 }
 
 
-def age_text(seconds: float) -> str:
-    """'just now', '5 min ago', '2 h ago', '3 d ago'."""
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 48 * 3600:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} d ago"
-
-
 def badge_clock(now: float) -> float:
     """`now` rounded down to BADGE_TICK_S: badges built from it change at most that often."""
     return now - now % BADGE_TICK_S
@@ -44,9 +34,9 @@ def health_badge(health: ModelHealth | None, now: float) -> str:
     if health is None:
         return NOT_VERIFIED
     if not health.ok:
-        return f"failed · {age_text(now - health.checked_at)}"
+        return f"failed · {short_age(now - health.checked_at)}"
     word = "ok" if health.hashed else "sizes ok"
-    return f"{word} · {age_text(now - health.checked_at)}"
+    return f"{word} · {short_age(now - health.checked_at)}"
 
 
 def finding_text(finding: Finding) -> str:
