@@ -161,13 +161,30 @@ def test_table_lists_each_models_last_benchmark_with_bars_relative_to_the_best(
     geometry = table.geometry
     full = geometry.cell_width
     generation, load = COLUMN["generation_tokens_per_second"], COLUMN["load_seconds"]
-    # Bars are shares of the column's largest value: 40 vs 20 tok/s, 1 s vs 4 s.
-    assert geometry.bars[0][generation].width == full
-    assert abs(geometry.bars[1][generation].width - full / 2) <= 1
-    assert geometry.bars[1][load].width == full
-    assert abs(geometry.bars[0][load].width - full / 4) <= 1
+    memory = COLUMN["peak_memory_bytes"]
+
+    def width(row: int, column: int) -> int:
+        bar = geometry.bars[row][column]
+        assert bar is not None
+        return int(bar.width)
+
     # The best of each column is the fast model: most tok/s, least load time and memory.
     assert geometry.best == (0, 0, 0, 0)
+    # Its bars are full; the other's are its share of the best: half the tokens per second,
+    # four times the load time (a quarter), 1.8 times the memory (1 / 1.8 of a bar).
+    assert all(width(0, c) == full for c in range(len(COLUMNS)))
+    assert abs(width(1, generation) - full / 2) <= 1
+    assert abs(width(1, COLUMN["prompt_tokens_per_second"]) - full * 80 / 160) <= 1
+    assert abs(width(1, load) - full / 4) <= 1
+    assert abs(width(1, memory) - full / 1.8) <= 1
+    # The labels: the columns' titles, and each value written in its cell.
+    assert [c.title for c in COLUMNS] == ["Load", "Prompt", "Generation", "Peak RSS"]
+    assert [c.format(v) for c, v in zip(COLUMNS, table.rows[1].values, strict=True)] == [
+        "4.00 s",
+        "80.0 tok/s",
+        "20.0 tok/s",
+        "1.8 GB",
+    ]
 
     # On screen: probed along each bar's bottom row, below the value text.
     origin = table.rect.topleft
@@ -176,14 +193,15 @@ def test_table_lists_each_models_last_benchmark_with_bars_relative_to_the_best(
         bar = geometry.bars[row][column]
         assert bar is not None
         x = bar.x + min(full - 1, int(full * share))
-        return harness.screen.get_at((origin[0] + x, origin[1] + bar.bottom - 1))
+        colour: pygame.Color = harness.screen.get_at((origin[0] + x, origin[1] + bar.bottom - 1))
+        return colour
 
     assert close_to(pixel(0, generation, 0.9), BEST_BAR)  # the best: green, full width
     assert close_to(pixel(1, generation, 0.4), BAR)  # half as fast: blue to the middle
     assert close_to(pixel(1, generation, 0.6), TRACK)  # ... and empty track beyond it
-    assert close_to(pixel(1, load, 0.9), BAR)  # slowest load: the longest bar, not green
-    assert close_to(pixel(0, load, 0.2), BEST_BAR)
-    assert close_to(pixel(0, load, 0.3), TRACK)
+    assert close_to(pixel(0, load, 0.9), BEST_BAR)  # the quickest load: green, full width
+    assert close_to(pixel(1, load, 0.2), BAR)  # four times as long: a quarter of a bar
+    assert close_to(pixel(1, load, 0.3), TRACK)
 
     # Picking another model moves the outline, redrawing the table once; idle frames do not.
     redraws = table.redraws

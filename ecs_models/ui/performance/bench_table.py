@@ -1,9 +1,9 @@
 """Each model's last benchmark side by side: a labelled table whose cells carry bars.
 
-A cell's bar is its value's share of the largest value in its column, so bars compare
-models at a glance; the best model of each column (fastest, or least time or memory) is
-drawn green. Drawn with pygame onto the surface of one UIImage, again only when the rows,
-the selection or the size change.
+A cell's bar says how close its model comes to the best model of that column: full (and
+green) for the best, half for half the tokens per second or twice the load time or memory.
+So a longer bar is always better, whichever way the column's figure runs. Drawn with pygame
+onto the surface of one UIImage, again only when the rows, the selection or the size change.
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ BAR = pygame.Color("#24487a")
 BEST_BAR = pygame.Color("#2c6b3c")
 SELECTED_ROW = pygame.Color("#2f81f7")
 EMPTY = "No benchmarks yet: select a model and press Benchmark."
-LEGEND = (
-    "Bars: share of the column's largest value · green: the best (most tok/s, least time, memory)"
-)
+LEGEND = "Bars: compared with the best in each column (green, full) · longer is better"
 
 
 def _seconds(value: float) -> str:
@@ -86,17 +84,24 @@ class TableGeometry:
     columns: tuple[pygame.Rect, ...]  # header cells of COLUMNS
     rows: tuple[pygame.Rect, ...]  # one per drawn row (whole width)
     bars: tuple[tuple[pygame.Rect | None, ...], ...]  # per drawn row, per column: the bar
-    cell_width: int  # a full bar: the column's largest value
-    best: tuple[int | None, ...]  # per column, the index (in the drawn rows) of the best
+    cell_width: int  # a full bar: the column's best value
+    best: tuple[int | None, ...]  # per column, the drawn row of the best (None: not drawn)
 
 
 def best_index(rows: tuple[BenchRow, ...], column: int) -> int | None:
+    """The row with the column's best value (most tok/s, least time or memory)."""
     values = [(row.values[column], i) for i, row in enumerate(rows)]
     known = [(v, i) for v, i in values if v is not None and v > 0]
     if not known:
         return None
     pick = max if COLUMNS[column].higher_is_better else min
     return pick(known)[1]
+
+
+def share_of_best(value: float, best: float, higher_is_better: bool) -> float:
+    """How close `value` comes to the column's `best`: 1 for the best, 0.5 for half the speed
+    or twice the time; both positive."""
+    return value / best if higher_is_better else best / value
 
 
 def layout_table(size: tuple[int, int], count: int) -> TableGeometry:
@@ -158,10 +163,14 @@ def draw_table(
     if geometry.when_column is not None:
         cell_text("When", geometry.when_column, DIM_TEXT)
     pygame.draw.line(surface, BORDER, (2, 2 + ROW_HEIGHT - 1), (width - 3, 2 + ROW_HEIGHT - 1))
-    tops = [max((r.values[c] or 0.0 for r in rows), default=0.0) for c in range(len(COLUMNS))]
-    best = tuple(best_index(drawn, c) for c in range(len(COLUMNS)))
+    # Bars compare with the best of every benchmarked model, drawn or not.
+    best_rows = [best_index(rows, c) for c in range(len(COLUMNS))]
+    tops = [rows[i].values[c] if i is not None else None for c, i in enumerate(best_rows)]
+    best = tuple(
+        drawn.index(rows[i]) if i is not None and rows[i] in drawn else None for i in best_rows
+    )
     bars: list[tuple[pygame.Rect | None, ...]] = []
-    for index, (row, rect) in enumerate(zip(drawn, geometry.rows, strict=False)):
+    for row, rect in zip(drawn, geometry.rows, strict=False):
         if row.name == selected:
             pygame.draw.rect(surface, SELECTED_ROW, rect, 1)
         name_rect = pygame.Rect(geometry.model_column.x, rect.y, geometry.model_column.w, rect.h)
@@ -170,11 +179,13 @@ def draw_table(
         for c, (column, head) in enumerate(zip(COLUMNS, geometry.columns, strict=True)):
             cell = pygame.Rect(head.x + 3, rect.y + 3, geometry.cell_width, rect.h - 6)
             pygame.draw.rect(surface, TRACK, cell)
-            value = row.values[c]
+            value, top = row.values[c], tops[c]
             bar = None
-            if value is not None and tops[c] > 0:
-                bar = pygame.Rect(cell.x, cell.y, max(2, round(value / tops[c] * cell.w)), cell.h)
-                pygame.draw.rect(surface, BEST_BAR if best[c] == index else BAR, bar)
+            if value is not None and value > 0 and top is not None:
+                share = share_of_best(value, top, column.higher_is_better)
+                bar = pygame.Rect(cell.x, cell.y, max(2, round(share * cell.w)), cell.h)
+                # Green for the best, and for a model as good (a tie).
+                pygame.draw.rect(surface, BEST_BAR if share >= 1 - 1e-9 else BAR, bar)
             row_bars.append(bar)
             text = column.format(value) if value is not None else "—"
             cell_text(text, pygame.Rect(head.x, rect.y, head.w, rect.h))
