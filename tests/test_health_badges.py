@@ -29,6 +29,7 @@ from ecs_models.formatting import short_age
 from ecs_models.storage.health import SCOPE_HEALTH, SCOPE_VERIFY, ModelHealth, load_health
 from ecs_models.store.model_store import ModelStore
 from ecs_models.ui.core.health_badge import health_badge
+from ecs_models.ui.performance.view import PerformanceView
 from ecs_models.ui.storage.view import StorageView
 
 
@@ -60,14 +61,23 @@ def models_row(harness: PanelHarness, display: str) -> str:
 
 
 def health_detail(harness: PanelHarness) -> str:
-    lines = [label.text for label in harness.view.detail_labels if label.text.startswith("Health")]
-    assert len(lines) == 1, [label.text for label in harness.view.detail_labels]
-    return str(lines[0])
+    labels = [label for label in harness.view.detail_labels if label.text.startswith("Health")]
+    assert len(labels) == 1, [label.text for label in harness.view.detail_labels]
+    label = labels[0]
+    # The whole line fits its label: nothing cut off at the right.
+    assert label.font is not None
+    assert label.font.get_rect(label.text).width <= label.rect.width, label.text
+    return str(label.text)
 
 
 def storage_row(harness: PanelHarness, display: str) -> str:
     view = next(a.view for a in harness.plugin.areas if isinstance(a.view, StorageView))
     return _row(view.report_list.item_list, display)
+
+
+def performance_row(harness: PanelHarness, display: str) -> str:
+    view = next(a.view for a in harness.plugin.areas if isinstance(a.view, PerformanceView))
+    return _row(view.models_list.item_list, display)
 
 
 def open_storage(harness: PanelHarness) -> None:
@@ -124,10 +134,7 @@ def test_a_failed_verify_shows_in_every_list_and_survives_a_restart(
     assert harness.view.notice_label.text.endswith("Storage tab: Repair.")
     assert models_row(harness, good.display).endswith("   not verified")
     harness.settle(2)
-    short = model_blob.digest.removeprefix("sha256:")[:12]
-    assert health_detail(harness) == (
-        f"Health: failed · just now: model blob {short} does not match its digest"
-    )
+    assert health_detail(harness) == "Health: failed · just now: model blob corrupt"
 
     # Kept on disk beside usage and history, never in blobs/.
     saved = load_health(store)
@@ -140,6 +147,10 @@ def test_a_failed_verify_shows_in_every_list_and_survives_a_restart(
     open_storage(harness)
     assert storage_row(harness, bad.display).endswith("   failed · just now")
     assert storage_row(harness, good.display).endswith("   not verified")
+    harness.click_tab("Performance")
+    harness.settle(2)
+    assert performance_row(harness, bad.display).endswith("   failed · just now")
+    assert performance_row(harness, good.display).endswith("   not verified")
 
     # A new plugin (new world) on the same store reads the verdict back off-frame.
     harness.close()

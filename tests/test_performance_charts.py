@@ -138,6 +138,15 @@ def open_and_pick(harness: PanelHarness, display: str, count: int) -> Performanc
     return view
 
 
+def click_at(harness: PanelHarness, pos: tuple[int, int]) -> None:
+    """A left click at a screen position, through SDL's event queue."""
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=()))
+    harness.frame()
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
+    harness.settle(3)
+
+
 def close_to(got: pygame.Color, want: pygame.Color) -> bool:
     return all(abs(a - b) <= 6 for a, b in zip(got[:3], want[:3], strict=True))
 
@@ -211,6 +220,16 @@ def test_table_lists_each_models_last_benchmark_with_bars_relative_to_the_best(
     assert table.selected == str(slow.name) and table.redraws == redraws + 1
     assert never.display not in [r.model for r in table.rows]
 
+    # A click on a row of the table picks its model: the list and the history follow.
+    row = geometry.rows[table.geometry.names.index(str(fast.name))]
+    click_at(harness, (table.rect.x + row.centerx, table.rect.y + row.centery))
+    assert table.selected == str(fast.name)
+    picked = [item["text"] for item in view.models_list.item_list if item["selected"]]
+    assert len(picked) == 1 and picked[0].startswith(fast.display + " ")
+    harness.run_until(lambda: "Download" in [s.label for s in view.history.series])
+    # The list carries each model's health badge, as every list of models does.
+    assert all(i["text"].endswith("   not verified") for i in view.models_list.item_list)
+
 
 def test_history_chart_has_a_time_axis_and_value_labels(
     store_with_records: tuple[ModelStore, list[InstalledModel]],
@@ -227,7 +246,8 @@ def test_history_chart_has_a_time_axis_and_value_labels(
     # Benchmark figures first, then the pull's; only figures the model has.
     assert labels == ["Generation", "Prompt", "Load time", "Peak RSS", "Download"]
     geometry = chart.geometry
-    assert geometry.date_caption == "2025-05-03, local time"
+    # The day under the labels ("2025-05-03, local time" where the label column has room).
+    assert geometry.date_caption in ("2025-05-03", "2025-05-03, local time")
     ticks = dict(geometry.time_labels)
     # Measurements from 09:00 to 13:00: ticks on whole hours of the local clock.
     assert {"10:00", "12:00"} <= set(ticks) and all(t.endswith(":00") for t in ticks)

@@ -23,6 +23,18 @@ _FINDING_WORDS = {
     "runtime": "did not generate",
 }
 
+# The details pane's shorter words (its line must fit beside the list at 800 px); the
+# Storage tab names the blob by its digest.
+_BRIEF_WORDS = {
+    "missing": "missing",
+    "size": "wrong size",
+    "digest": "corrupt",
+    "gguf": "not a valid GGUF",
+    "config": "disagrees with the model",
+    "manifest": "unreadable",
+    "runtime": "did not generate",
+}
+
 
 def badge_clock(now: float) -> float:
     """`now` rounded down to BADGE_TICK_S: badges built from it change at most that often."""
@@ -46,6 +58,12 @@ def finding_text(finding: Finding) -> str:
     return f"{what} {_FINDING_WORDS.get(finding.kind.value, 'has a problem')}"
 
 
+def finding_brief(finding: Finding) -> str:
+    """'model blob corrupt', 'the manifest unreadable': a finding in a few words."""
+    what = f"{finding.layer or 'a'} blob" if finding.digest else "the manifest"
+    return f"{what} {_BRIEF_WORDS.get(finding.kind.value, 'has a problem')}"
+
+
 def health_line(health: ModelHealth | None, now: float) -> str:
     """The details pane's line: the badge, then what was checked or what failed."""
     badge = health_badge(health, now)
@@ -55,4 +73,4 @@ def health_line(health: ModelHealth | None, now: float) -> str:
         return f"Health: {badge} ({health.checked()})"
     more = len(health.findings) - 1
     extra = f" (+{more} more)" if more else ""
-    return f"Health: {badge}: {finding_text(health.findings[0])}{extra}"
+    return f"Health: {badge}: {finding_brief(health.findings[0])}{extra}"

@@ -86,6 +86,7 @@ class TableGeometry:
     bars: tuple[tuple[pygame.Rect | None, ...], ...]  # per drawn row, per column: the bar
     cell_width: int  # a full bar: the column's best value
     best: tuple[int | None, ...]  # per column, the drawn row of the best (None: not drawn)
+    names: tuple[str, ...] = ()  # per drawn row, its model's full name (a click picks it)
 
 
 def best_index(rows: tuple[BenchRow, ...], column: int) -> int | None:
@@ -106,7 +107,7 @@ def share_of_best(value: float, best: float, higher_is_better: bool) -> float:
 
 def layout_table(size: tuple[int, int], count: int) -> TableGeometry:
     width, height = size
-    with_when = width >= 700
+    with_when = width >= 640  # below, the four figures need the room
     model_w = max(110, min(280, int(width * 0.28)))
     when_w = 74 if with_when else 0
     x = 6 + model_w
@@ -184,8 +185,9 @@ def draw_table(
             if value is not None and value > 0 and top is not None:
                 share = share_of_best(value, top, column.higher_is_better)
                 bar = pygame.Rect(cell.x, cell.y, max(2, round(share * cell.w)), cell.h)
-                # Green for the best, and for a model as good (a tie).
-                pygame.draw.rect(surface, BEST_BAR if share >= 1 - 1e-9 else BAR, bar)
+                # Green for the best, and for a model that reads the same (425 MB and 425 MB).
+                tie = share >= 1 - 1e-9 or column.format(value) == column.format(top)
+                pygame.draw.rect(surface, BEST_BAR if tie else BAR, bar)
             row_bars.append(bar)
             text = column.format(value) if value is not None else "—"
             cell_text(text, pygame.Rect(head.x, rect.y, head.w, rect.h))
@@ -211,6 +213,7 @@ def draw_table(
         bars=tuple(bars),
         cell_width=geometry.cell_width,
         best=best,
+        names=tuple(row.name for row in drawn),
     )
     return surface, geometry
 
@@ -238,6 +241,14 @@ class BenchmarkTable(pygame_gui.elements.UIImage):
         self.set_image(surface)
         self.redraws += 1
         return True
+
+    def row_at(self, pos: tuple[int, int]) -> str | None:
+        """The full name of the model whose row is at screen position `pos`, if any."""
+        if not self.visible or not self.rect.collidepoint(pos):
+            return None
+        x, y = pos[0] - self.rect.x, pos[1] - self.rect.y
+        rows = zip(self.geometry.rows, self.geometry.names, strict=True)
+        return next((name for rect, name in rows if rect.collidepoint(x, y)), None)
 
     def place(self, rect: pygame.Rect) -> None:
         self.set_relative_position(rect.topleft)

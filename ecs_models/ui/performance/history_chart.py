@@ -58,6 +58,7 @@ STEPS = (
     365 * DAY,
 )
 LABEL_GAP = 28  # pixels between two time labels at least
+NEWEST = "newest "  # before a strip's newest value, under its name and unit
 SELECT = "Select a model to see its measurements over time."
 NONE_YET = "No measurements yet: pull, verify or benchmark this model."
 
@@ -83,7 +84,7 @@ class HistoryGeometry:
     start: float  # the time at each plot's left edge
     end: float  # ... and at its right edge
     time_labels: tuple[tuple[str, int], ...]  # (text, x of its tick)
-    date_caption: str
+    date_caption: str  # as drawn below the strips' labels
     value_labels: tuple[tuple[str, ...], ...]  # per strip, its axis labels bottom up
     points: tuple[tuple[tuple[int, int], ...], ...]  # per strip, where each value was drawn
     hidden: int  # strips left out for lack of room
@@ -171,15 +172,21 @@ def _local_date(moment: float) -> dt.date:
     return dt.datetime.fromtimestamp(moment).date()
 
 
-def date_caption(start: float, end: float) -> str:
+def date_captions(start: float, end: float) -> tuple[str, ...]:
+    """What the time axis's dates are, longest wording first: the chart draws the first that
+    fits under its labels ('2025-05-03, local time'; '2025' when the ticks name the days)."""
     first, last = _local_date(start), _local_date(end)
     if first == last:
-        return f"{first:%Y-%m-%d}, local time"
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        return (f"{first:%Y-%m-%d}, local time", f"{first:%Y-%m-%d}")
+    years = f"{first:%Y}" if first.year == last.year else f"{first:%Y}–{last:%Y}"
+    return (f"{first:%Y-%m-%d} to {last:%Y-%m-%d}", years)
 
 
-def label_width(width: int) -> int:
-    return 116 if width < 700 else 150
+def label_width(width: int, texts: list[str], measure: Callable[[str], int]) -> int:
+    """The strips' label column: as wide as its widest text, at least 100 px and at most 30 %
+    of the chart (a wider text is cut with '…')."""
+    widest = max((measure(text) for text in texts), default=0) + 16
+    return max(min(100, width // 10 * 3), min(widest, width * 3 // 10))
 
 
 def draw_history(
@@ -197,7 +204,15 @@ def draw_history(
         pygame.draw.rect(surface, BORDER, surface.get_rect(), 1)
         return surface, nothing
 
-    left = label_width(width)
+    # Over every figure, shown or not: the axis spans all of the model's measurements.
+    start, end = time_range([t for s in drawn for t, _ in s.points])
+    captions = date_captions(start, end)
+
+    def measure(text: str) -> int:
+        return int(face.size(text)[0])
+
+    texts = [t for s in drawn for t in (s.label, s.unit, NEWEST + s.latest)] + [captions[-1]]
+    left = label_width(width, texts, measure)
     axis_w = 48
     plot_x = left + axis_w
     plot_w = width - plot_x - 14
@@ -205,13 +220,11 @@ def draw_history(
     count = max(1, min(len(drawn), (room + GAP) // (STRIP_MIN + GAP)))
     strip_h = (room - (count - 1) * GAP) // count
     shown = drawn[:count]
-    # Over every figure, shown or not: the axis spans all of the model's measurements.
-    start, end = time_range([t for s in drawn for t, _ in s.points])
 
     def x_of(moment: float) -> int:
         return plot_x + round((moment - start) / (end - start) * (plot_w - 1))
 
-    ticks = time_ticks(start, end, plot_w, lambda text: face.size(text)[0])
+    ticks = time_ticks(start, end, plot_w, measure)
     plots: list[pygame.Rect] = []
     value_labels: list[tuple[str, ...]] = []
     points: list[tuple[tuple[int, int], ...]] = []
@@ -257,7 +270,7 @@ def draw_history(
         unit = fit_text(item.unit, left - 12, face=face)
         blit_text(surface, unit, (8, top + 2 + line), colour=DIM_TEXT, face=face)
         if strip_h >= 3 * line + 4:
-            latest = fit_text("newest " + item.latest, left - 12, face=face)
+            latest = fit_text(NEWEST + item.latest, left - 12, face=face)
             blit_text(surface, latest, (8, top + 2 + 2 * line), colour=LINE, face=face)
 
     axis_y = plots[-1].bottom + line // 2 + 4
@@ -269,21 +282,16 @@ def draw_history(
         pygame.draw.line(surface, BORDER, (x, plots[-1].bottom), (x, plots[-1].bottom + 3))
         blit_text(surface, text, (left_edge, axis_y), colour=TEXT, face=face)
         time_labels.append((text, x))
-    caption = date_caption(start, end)
-    blit_text(
-        surface,
-        fit_text(caption, left - 4, face=face),
-        (8, axis_y),
-        colour=DIM_TEXT,
-        face=face,
-    )
+    fitting = [text for text in captions if measure(text) <= left - 12]
+    caption = fitting[0] if fitting else fit_text(captions[-1], left - 12, face=face)
+    blit_text(surface, caption, (8, axis_y), colour=DIM_TEXT, face=face)
     pygame.draw.rect(surface, BORDER, surface.get_rect(), 1)
     geometry = HistoryGeometry(
         plots=tuple(plots),
         start=start,
         end=end,
         time_labels=tuple(time_labels),
-        date_caption=date_caption(start, end),
+        date_caption=caption,
         value_labels=tuple(value_labels),
         points=tuple(points),
         hidden=len(drawn) - len(shown),

@@ -95,6 +95,11 @@ class PerformanceView(View):
     def handle_event(self, event: pygame.event.Event) -> bool:
         handled, element = claim_event(self, event)
         if element is None:
+            if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.visible:
+                # A row of the benchmark table picks its model, as the list does.
+                picked = self.table.row_at(event.pos)
+                if picked is not None:
+                    self.intents.append(ModelPicked(picked))
             return handled
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             if element is self.benchmark_button:
