@@ -32,7 +32,7 @@ from ecs_models.ui.performance.text import (
     fps_text,
     gauge_readings,
     history_series,
-    latest_text,
+    latest_texts,
 )
 from ecs_models.ui.performance.view import PerformanceView
 
@@ -167,7 +167,8 @@ class PerformanceAreaSystem(System):
         view.set_label(view.fit_label, f"Fit: {fit}" if fit else "Fit: estimating…")
         history = self.perf_log.records_of(display)
         view.show_history(history_series(history))
-        view.set_label(view.latest_label, latest_text(history, view.history.geometry.hidden))
+        texts = latest_texts(history, view.history.geometry.hidden)
+        view.set_label(view.latest_label, view.fitting(view.latest_label, texts))
 
     def _sync_table(self) -> None:
         """Every installed model's last benchmark; its ages ('2 h ago') move on now and then."""

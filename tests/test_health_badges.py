@@ -56,6 +56,11 @@ def _row(items: list[dict[str, Any]], display: str) -> str:
     return str(rows[0])
 
 
+def shows(row: str, badge: str) -> bool:
+    """True when the row's text carries exactly this badge (wherever its list puts it)."""
+    return f"   {badge}   " in f"{row}   "
+
+
 def models_row(harness: PanelHarness, display: str) -> str:
     return _row(harness.view.models_list.item_list, display)
 
@@ -124,15 +129,15 @@ def test_a_failed_verify_shows_in_every_list_and_survives_a_restart(
     harness = harness_for(models_dir, registry.host)
     harness.run_until(lambda: listed(harness, bad.display) and listed(harness, good.display))
     harness.settle(2)
-    assert models_row(harness, bad.display).endswith("   not verified")
+    assert shows(models_row(harness, bad.display), "not verified")
 
     harness.click_list_item(bad.display)
     harness.click(harness.view.verify_button)
-    harness.run_until(lambda: models_row(harness, bad.display).endswith("   failed · just now"))
+    harness.run_until(lambda: shows(models_row(harness, bad.display), "failed · just now"))
     # The banner says so too, and names the fix that now works: the result is kept.
     assert "failed verification" in harness.view.notice_label.text
     assert harness.view.notice_label.text.endswith("Storage tab: Repair.")
-    assert models_row(harness, good.display).endswith("   not verified")
+    assert shows(models_row(harness, good.display), "not verified")
     harness.settle(2)
     assert health_detail(harness) == "Health: failed · just now: model blob corrupt"
 
@@ -145,28 +150,28 @@ def test_a_failed_verify_shows_in_every_list_and_survives_a_restart(
     assert not any("health" in p.name for p in store.blobs_dir.iterdir())
 
     open_storage(harness)
-    assert storage_row(harness, bad.display).endswith("   failed · just now")
-    assert storage_row(harness, good.display).endswith("   not verified")
+    assert shows(storage_row(harness, bad.display), "failed · just now")
+    assert shows(storage_row(harness, good.display), "not verified")
     harness.click_tab("Performance")
     harness.settle(2)
-    assert performance_row(harness, bad.display).endswith("   failed · just now")
-    assert performance_row(harness, good.display).endswith("   not verified")
+    assert shows(performance_row(harness, bad.display), "failed · just now")
+    assert shows(performance_row(harness, good.display), "not verified")
 
     # A new plugin (new world) on the same store reads the verdict back off-frame.
     harness.close()
     again = harness_for(models_dir, registry.host)
     again.run_until(lambda: listed(again, bad.display))
-    again.run_until(lambda: models_row(again, bad.display).endswith("   failed · just now"))
+    again.run_until(lambda: shows(models_row(again, bad.display), "failed · just now"))
     again.click_list_item(bad.display)
     again.run_until(lambda: health_detail(again).startswith("Health: failed · just now: model"))
     open_storage(again)
-    assert storage_row(again, bad.display).endswith("   failed · just now")
+    assert shows(storage_row(again, bad.display), "failed · just now")
     # The Storage tab's Repair works from the verdict the Models tab's Verify kept.
     view = next(a.view for a in again.plugin.areas if isinstance(a.view, StorageView))
     again.click(view.repair_button)
-    again.run_until(lambda: storage_row(again, bad.display).endswith("   ok · just now"))
+    again.run_until(lambda: shows(storage_row(again, bad.display), "ok · just now"))
     again.click_tab("Models")
-    again.run_until(lambda: models_row(again, bad.display).endswith("   ok · just now"))
+    again.run_until(lambda: shows(models_row(again, bad.display), "ok · just now"))
     assert load_health(store)[str(bad.name)].scope == SCOPE_HEALTH
 
 
@@ -187,14 +192,14 @@ def test_cli_verify_updates_the_same_record_an_open_window_shows(
     failed = run_cli(models_dir, "verify", bad.display)
     assert failed.returncode == 1, failed.stderr
     # The window notices the file changed (a worker looks every few seconds), no restart.
-    harness.run_until(lambda: models_row(harness, bad.display).endswith("   failed · just now"))
-    assert models_row(harness, good.display).endswith("   not verified")
+    harness.run_until(lambda: shows(models_row(harness, bad.display), "failed · just now"))
+    assert shows(models_row(harness, good.display), "not verified")
 
     flip_byte(blob, offset)  # the same byte back: the blob is whole again
     fixed = run_cli(models_dir, "verify", bad.display, good.display)
     assert fixed.returncode == 0, fixed.stderr
-    harness.run_until(lambda: models_row(harness, bad.display).endswith("   ok · just now"))
-    harness.run_until(lambda: models_row(harness, good.display).endswith("   ok · just now"))
+    harness.run_until(lambda: shows(models_row(harness, bad.display), "ok · just now"))
+    harness.run_until(lambda: shows(models_row(harness, good.display), "ok · just now"))
     saved = load_health(store)
     assert {saved[str(m.name)].scope for m in (bad, good)} == {SCOPE_VERIFY}
     assert all(saved[str(m.name)].ok for m in (bad, good))
@@ -215,7 +220,7 @@ def test_a_re_pulled_model_drops_its_old_verdict(
     harness.settle(2)
     harness.click_list_item(installed.display)
     harness.click(harness.view.verify_button)
-    harness.run_until(lambda: models_row(harness, installed.display).endswith("   ok · just now"))
+    harness.run_until(lambda: shows(models_row(harness, installed.display), "ok · just now"))
 
     # The tag now names other bytes; pulling it again through the window changes the manifest.
     push_small_model(registry, unique_repo, "v1", gguf_size=2 * MIB, seed=84)
@@ -223,13 +228,13 @@ def test_a_re_pulled_model_drops_its_old_verdict(
     harness.press_enter()
     harness.run_until(lambda: store.resolve(first.name).digest != installed.digest, timeout=60)
     harness.run_until(
-        lambda: models_row(harness, installed.display).endswith("   not verified"), timeout=30
+        lambda: shows(models_row(harness, installed.display), "not verified"), timeout=30
     )
     harness.run_until(lambda: not harness.query(BackgroundJob))
     harness.settle(2)
     assert health_detail(harness).startswith("Health: not verified")
     open_storage(harness)
-    assert storage_row(harness, installed.display).endswith("   not verified")
+    assert shows(storage_row(harness, installed.display), "not verified")
     # The old result is still on file, but it was about the old digest.
     records = harness.plugin.resources.get(HealthRecords)
     new_digest = store.resolve(first.name).digest

@@ -34,7 +34,7 @@ BAR = pygame.Color("#24487a")
 BEST_BAR = pygame.Color("#2c6b3c")
 SELECTED_ROW = pygame.Color("#2f81f7")
 EMPTY = "No benchmarks yet: select a model and press Benchmark."
-LEGEND = "Bars: compared with the best in each column (green, full) · longer is better"
+LEGEND = "Bars: each column's best is full and green; longer is better"
 
 
 def _seconds(value: float) -> str:

@@ -148,18 +148,28 @@ def benchmark_rows(
     return tuple(rows)
 
 
-def latest_text(history: Sequence[PerformanceRecord], hidden: int = 0) -> str:
-    """The history chart's title: 'History: 3 measurements, newest benchmark at ...'."""
+def latest_texts(history: Sequence[PerformanceRecord], hidden: int = 0) -> tuple[str, ...]:
+    """The history chart's title, longest wording first (the view shows the first that fits):
+    'History: 3 measurements, newest benchmark at 2025-05-03 13:00 · 2 more figures in a
+    taller window', down to 'History: 3 measurements, newest 05-03 13:00 · 2 more if taller'."""
     if not history:
-        return "History: no measurements yet."
+        return ("History: no measurements yet.",)
     last = max(history, key=lambda e: record_time(e) or 0.0)
     moment = record_time(last)
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(moment)) if moment else "?"
+    local = time.localtime(moment) if moment else None
+    when = time.strftime("%Y-%m-%d %H:%M", local) if local else "?"
+    short_when = time.strftime("%m-%d %H:%M", local) if local else "?"
     count = len(history)
-    text = f"History: {count} measurement{'s' if count != 1 else ''}, newest {last.kind} at {when}"
-    if hidden:
-        text += f" · {hidden} more figure{'s' if hidden != 1 else ''} in a taller window"
-    return text
+    head = f"History: {count} measurement{'s' if count != 1 else ''}, newest"
+    figures = f"{hidden} more figure{'s' if hidden != 1 else ''}"
+    more, short_more = (f" · {figures} in a taller window", f" · {hidden} more if taller")
+    if not hidden:
+        more = short_more = ""
+    return (
+        f"{head} {last.kind} at {when}{more}",
+        f"{head} {last.kind} {short_when}{short_more}",
+        f"{head} {short_when}{short_more}",
+    )
 
 
 def cache_text(loaded: Sequence[tuple[str, int]], used: int, budget: int) -> str:

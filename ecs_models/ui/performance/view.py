@@ -132,6 +132,17 @@ class PerformanceView(View):
         label.set_text(text)
         return True
 
+    @staticmethod
+    def fitting(label: pygame_gui.elements.UILabel, texts: Sequence[str]) -> str:
+        """The first of `texts` (longest wording first) that fits the label's width, else the
+        last (pygame_gui cuts a label's text at its edge)."""
+        font = label.font
+        room = label.rect.width - 8  # the label's own padding
+        for text in texts:
+            if font is None or font.get_rect(text).width <= room:
+                return text
+        return texts[-1]
+
     def show_models(self, items: Sequence[tuple[str, str]], selected: str | None) -> None:
         """(text, model name) rows; rebuilt only when they change (about 15 ms for 50 rows)."""
         wanted = tuple(items)

@@ -41,16 +41,17 @@ def clock(when: float) -> str:
 
 
 def report_row(model: ModelStorage, health: ModelHealth | None, now: float) -> str:
-    """`health`: the model's last check if it still holds (None: not verified)."""
+    """`health`: the model's last check if it still holds (None: not verified). The badge
+    comes right after the size, where a narrow window does not cut it off."""
     parts = [
         model.display,
         human_bytes(model.logical),
+        health_badge(health, now),
         f"frees {human_bytes(model.freed_if_removed)}",
         f"shared {human_bytes(model.shared)}",
-        health_badge(health, now),
     ]
     if model.missing:
-        parts.insert(4, f"missing {human_bytes(model.missing)}")
+        parts.append(f"missing {human_bytes(model.missing)}")
     return "   ".join(parts)
 
 
