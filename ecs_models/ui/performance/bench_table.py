@@ -109,7 +109,7 @@ def layout_table(size: tuple[int, int], count: int) -> TableGeometry:
     width, height = size
     with_when = width >= 640  # below, the four figures need the room
     model_w = max(110, min(280, int(width * 0.28)))
-    when_w = 74 if with_when else 0
+    when_w = 92 if with_when else 0  # "55 min ago" at 16 px, with the cell padding
     x = 6 + model_w
     cell_w = max(40, (width - 6 - x - when_w) // len(COLUMNS))
     columns = tuple(pygame.Rect(x + i * cell_w, 2, cell_w, ROW_HEIGHT) for i in range(len(COLUMNS)))

@@ -31,7 +31,7 @@ from ecs_models.ui.performance.draw import (
 
 PLOT = pygame.Color("#23282f")
 GRID = pygame.Color("#333a44")
-STRIP_MIN = 58  # below this a strip's two value labels and its points crowd each other
+STRIP_MIN = 58  # the chart is drawn at least one strip this tall (plus its time axis)
 AXIS_HEIGHT = 24
 GAP = 6
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -217,7 +217,9 @@ def draw_history(
     plot_x = left + axis_w
     plot_w = width - plot_x - 14
     room = height - 6 - AXIS_HEIGHT
-    count = max(1, min(len(drawn), (room + GAP) // (STRIP_MIN + GAP)))
+    # Two lines of text beside a strip: its name, then its newest value and unit.
+    strip_min = 2 * line + 6
+    count = max(1, min(len(drawn), (room + GAP) // (strip_min + GAP)))
     strip_h = (room - (count - 1) * GAP) // count
     shown = drawn[:count]
 
@@ -267,11 +269,13 @@ def draw_history(
         pygame.draw.circle(surface, TEXT, newest, 5, 1)
         points.append(where)
         blit_text(surface, fit_text(item.label, left - 12, face=face), (8, top + 2), face=face)
-        unit = fit_text(item.unit, left - 12, face=face)
-        blit_text(surface, unit, (8, top + 2 + line), colour=DIM_TEXT, face=face)
-        if strip_h >= 3 * line + 4:
-            latest = fit_text(NEWEST + item.latest, left - 12, face=face)
-            blit_text(surface, latest, (8, top + 2 + 2 * line), colour=LINE, face=face)
+        newest_y = top + 2 + line
+        if strip_h >= 3 * line + 4:  # room for the unit on a line of its own
+            unit = fit_text(item.unit, left - 12, face=face)
+            blit_text(surface, unit, (8, newest_y), colour=DIM_TEXT, face=face)
+            newest_y += line
+        latest = fit_text(NEWEST + item.latest, left - 12, face=face)
+        blit_text(surface, latest, (8, newest_y), colour=LINE, face=face)
 
     axis_y = plots[-1].bottom + line // 2 + 4
     time_labels = []
