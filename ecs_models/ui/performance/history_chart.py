@@ -2,7 +2,7 @@
 
 Each strip has its name and newest value on the left, a value axis from 0 with labelled
 gridlines, and the measurements as points joined in time order; the time axis below the
-strips is labelled in local time ('14:00', 'Tue 09:00', 'May 03') with the date beside it.
+strips is labelled in local time ('14:00', 'May 02 09:00', 'May 03') with the date beside it.
 Drawn with pygame onto one UIImage's surface, again only when the data or the size change.
 """
 
@@ -132,7 +132,7 @@ def _pattern(step: int, one_day: bool) -> str:
         return "%Y"
     if step >= DAY:
         return "%b %d"
-    return "%H:%M" if one_day else "%a %H:%M"
+    return "%H:%M" if one_day else "%b %d %H:%M"
 
 
 def time_ticks(
