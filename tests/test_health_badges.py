@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +30,6 @@ from ecs_models.store.model_store import ModelStore
 from ecs_models.ui.core.health_badge import health_badge
 from ecs_models.ui.performance.view import PerformanceView
 from ecs_models.ui.storage.view import StorageView
-
-
-@pytest.fixture
-def harness_for() -> Iterator[Any]:
-    made: list[PanelHarness] = []
-
-    def make(models_dir: Path, host: str) -> PanelHarness:
-        harness = PanelHarness(models_dir, host)
-        made.append(harness)
-        harness.settle()
-        return harness
-
-    try:
-        yield make
-    finally:
-        for harness in made:
-            harness.close()
 
 
 def _row(items: list[dict[str, Any]], display: str) -> str:
@@ -146,7 +128,10 @@ def test_a_failed_verify_shows_in_every_list_and_survives_a_restart(
     record = saved[str(bad.name)]
     assert not record.ok and record.scope == SCOPE_VERIFY and record.digest == bad.digest
     assert [f.digest for f in record.findings] == [model_blob.digest]
-    assert (store.state_dir / "health.json").is_file()
+    # Ollama reads only manifests/ and blobs/ (and prunes blobs/ of files not named by a
+    # digest): the record sits in the app's own directory beside them.
+    assert (store.state_dir / "health.json").is_file() and store.state_dir.parent == store.root
+    assert store.state_dir not in (store.blobs_dir, store.manifests_dir)
     assert not any("health" in p.name for p in store.blobs_dir.iterdir())
 
     open_storage(harness)

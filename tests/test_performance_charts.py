@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,23 +105,6 @@ def store_with_records(
     return store, [fast, slow, never]
 
 
-@pytest.fixture
-def harness_at() -> Iterator[Any]:
-    made: list[PanelHarness] = []
-
-    def make(models_dir: Path, host: str, size: tuple[int, int]) -> PanelHarness:
-        harness = PanelHarness(models_dir, host, size=size)
-        made.append(harness)
-        harness.settle()
-        return harness
-
-    try:
-        yield make
-    finally:
-        for harness in made:
-            harness.close()
-
-
 def perf_view(harness: PanelHarness) -> PerformanceView:
     return next(a.view for a in harness.plugin.areas if isinstance(a.view, PerformanceView))
 
@@ -154,10 +136,10 @@ def close_to(got: pygame.Color, want: pygame.Color) -> bool:
 def test_table_lists_each_models_last_benchmark_with_bars_relative_to_the_best(
     store_with_records: tuple[ModelStore, list[InstalledModel]],
     registry: RegistryServer,
-    harness_at: Any,
+    harness_for: Any,
 ) -> None:
     store, (fast, slow, never) = store_with_records
-    harness = harness_at(store.root, registry.host, (1000, 700))
+    harness = harness_for(store.root, registry.host, size=(1000, 700))
     view = open_and_pick(harness, fast.display, 3)
     harness.run_until(lambda: len(view.table.rows) == 2)
     harness.frame()
@@ -234,10 +216,10 @@ def test_table_lists_each_models_last_benchmark_with_bars_relative_to_the_best(
 def test_history_chart_has_a_time_axis_and_value_labels(
     store_with_records: tuple[ModelStore, list[InstalledModel]],
     registry: RegistryServer,
-    harness_at: Any,
+    harness_for: Any,
 ) -> None:
     store, (fast, _, _) = store_with_records
-    harness = harness_at(store.root, registry.host, (1000, 700))
+    harness = harness_for(store.root, registry.host, size=(1000, 700))
     view = open_and_pick(harness, fast.display, 3)
     chart = view.history
     harness.run_until(lambda: "Generation" in [s.label for s in chart.series])
@@ -288,12 +270,12 @@ def test_history_chart_has_a_time_axis_and_value_labels(
 def test_legible_at_small_and_large_windows(
     store_with_records: tuple[ModelStore, list[InstalledModel]],
     registry: RegistryServer,
-    harness_at: Any,
+    harness_for: Any,
     size: tuple[int, int],
     tmp_path: Path,
 ) -> None:
     store, (fast, _, _) = store_with_records
-    harness = harness_at(store.root, registry.host, size)
+    harness = harness_for(store.root, registry.host, size=size)
     view = open_and_pick(harness, fast.display, 3)
     harness.run_until(lambda: len(view.table.rows) == 2 and bool(view.history.series))
     harness.frame()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,23 +68,6 @@ def _click_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
 
 def _notice(harness: PanelHarness, view: StorageView, needle: str) -> bool:
     return needle in view.notice_label.text
-
-
-@pytest.fixture
-def harness_for() -> Iterator[Any]:
-    made: list[PanelHarness] = []
-
-    def make(models_dir: Path, host: str, **options: Any) -> PanelHarness:
-        harness = PanelHarness(models_dir, host, **options)
-        made.append(harness)
-        harness.settle()
-        return harness
-
-    try:
-        yield make
-    finally:
-        for harness in made:
-            harness.close()
 
 
 def test_tab_shows_report_matching_plan_removal_and_back(
