@@ -142,6 +142,26 @@ class RegistryClient:
         self._auth: dict[tuple[str, str], str] = {}
         self._auth_lock = threading.Lock()
 
+    def sibling(
+        self,
+        *,
+        insecure: bool | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> RegistryClient:
+        """A client of its own with the same credential store (looked up per host, so sharing it
+        sends nothing anywhere new): for a mirror, or a quick question that must not wait out
+        this client's timeouts and retries."""
+        return RegistryClient(
+            insecure=self.insecure if insecure is None else insecure,
+            credentials=self._credentials,
+            timeout=self.timeout if timeout is None else timeout,
+            retries=self.retries if retries is None else retries,
+            retry_base_delay=self.retry_base_delay,
+            retry_max_delay=self.retry_max_delay,
+            body_timeout=self.body_timeout,
+        )
+
     def __enter__(self) -> RegistryClient:
         return self
 
@@ -403,10 +423,12 @@ class RegistryClient:
         self,
         name: ModelName,
         *,
+        reference: str | None = None,
         on_retry: RetryListener | None = None,
         cancel: threading.Event | None = None,
     ) -> Manifest:
-        """The manifest of a name, refused unless it is a model safe to pull.
+        """The manifest of a name (or of `reference`, a digest, in its repository), refused
+        unless it is a model safe to pull.
 
         Never more than MANIFEST_LIMIT bytes are read; the bytes must hash to the digest the
         registry announces, and manifest_policy's checks must pass. `on_retry` and `cancel` as
@@ -415,7 +437,7 @@ class RegistryClient:
         response = self.request(
             "GET",
             name,
-            f"{name.repository}/manifests/{name.tag}",
+            f"{name.repository}/manifests/{reference or name.tag}",
             headers={"Accept": MANIFEST_ACCEPT},
             limit=MANIFEST_LIMIT,
             what="manifest",

@@ -42,6 +42,7 @@ class ProgressEvent:
     bytes_per_second: float | None = None
     eta_seconds: float | None = None
     error: str | None = None
+    source: str | None = None  # where the bytes come from when mirrors are configured
 
     def to_json_dict(self) -> dict[str, Any]:
         if self.error is not None:
@@ -57,6 +58,8 @@ class ProgressEvent:
             out["bytes_per_second"] = round(self.bytes_per_second)
         if self.eta_seconds is not None:
             out["eta_seconds"] = round(self.eta_seconds, 1)
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
 
@@ -82,10 +85,16 @@ class PullSnapshot:
     eta_seconds: float | None
     error: str | None
     retry: RetryNotice | None = None  # a retry waiting to happen, until bytes flow again
+    source: str | None = None  # the mirror (or upstream) the current blob comes from
 
     @property
     def fraction(self) -> float:
         return min(1.0, self.completed / self.total) if self.total > 0 else 0.0
+
+    @property
+    def source_note(self) -> str:
+        """'from cache.lan:5000' while mirrors are in play, else '' (a row appends it)."""
+        return f"from {self.source}" if self.source else ""
 
 
 # Speed is averaged over the last half of the pull so far, within these bounds: steady once a
@@ -122,6 +131,7 @@ class PullProgress:
     _first_sample: float | None = None
     _transferred: int = 0
     _error: str | None = None
+    _source: str | None = None
     _version: int = 0
     _retry: RetryNotice | None = None
 
@@ -186,9 +196,19 @@ class PullProgress:
                         completed=layer.completed,
                         bytes_per_second=snap.bytes_per_second,
                         eta_seconds=snap.eta_seconds,
+                        source=snap.source,
                     )
                 )
                 return
+
+    def set_source(self, source: str | None, status: str | None = None) -> None:
+        """Where the next bytes come from (a mirror's label, or the upstream's host once it
+        falls back); `status` is a line saying why it changed."""
+        with self._lock:
+            self._source = source
+            self._version += 1
+        if status is not None:
+            self._emit(ProgressEvent(status=status, source=source))
 
     def fail(self, message: str) -> None:
         with self._lock:
@@ -244,6 +264,7 @@ class PullProgress:
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
             retry = self._retry
+            source = self._source
         total = sum(x.total for x in layers)
         completed = sum(x.completed for x in layers)
         eta = (total - completed) / rate if rate > 0 else None
@@ -258,6 +279,7 @@ class PullProgress:
             eta_seconds=eta,
             error=error,
             retry=retry,
+            source=source,
         )
 
     def _sample_locked(self, now: float) -> None:
