@@ -221,8 +221,8 @@ def test_a_refused_registry_fails_in_seconds_in_plain_words(
     models_dir: Path, registry: RegistryServer
 ) -> None:
     port = _closed_port()
-    typed = f"127.0.0.1:{port}/library/nowhere:1b"
-    h = PanelHarness(models_dir, registry.host)
+    typed = f"127.0.0.1:{port}/some-team/a-long-model-name-to-shorten:q4_K_M-instruct"
+    h = PanelHarness(models_dir, registry.host, size=(1400, 800))
     try:
         h.settle()
         h.type_text(typed)
@@ -238,6 +238,10 @@ def test_a_refused_registry_fails_in_seconds_in_plain_words(
         row = h.view.downloads.rows[0]
         assert row.actions == ("Retry", "Dismiss")
         assert sentence in row.bar.caption
+        # Shortened in its middle, keeping where it comes from and its tag; whole on hover.
+        shown = row.name_label.text
+        assert shown.startswith(f"127.0.0.1:{port}…/") and shown.endswith(":q4_K_M-instruct")
+        assert row.name_label.tool_tip_text == typed
         assert any(sentence in text for text in _log(h))
 
         # A second notice does not overwrite the first: the history keeps both.
