@@ -28,6 +28,7 @@ from ecs_models.app.store_totals import totals_text
 from ecs_models.app.ui_state import UiState, load_ui_state, save_ui_state
 from ecs_models.app.window import WINDOW_SIZE
 from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.performance import PerformanceSelection
 from ecs_models.formatting import human_bytes
 from ecs_models.store.model_store import ModelStore
 from ecs_models.ui.core.fit_text import text_width
@@ -409,10 +410,10 @@ def test_no_text_spills_out_of_its_widget_from_800x600_to_1920x1080(
                     listed = storage.report_filtered  # type: ignore[attr-defined]
                     panel.run_until(partial(all_listed, listed))
                     panel.settle(3)
-                    # Every row in view keeps its status column, however narrow the list.
+                    # Every row in view keeps its health column, however narrow the list.
                     drawn = [i["button_element"] for i in listed.list.item_list]
                     handles = [h for h in drawn if h is not None]
-                    assert handles and all(h.text.endswith("not verified") for h in handles)
+                    assert handles and all("   not verified" in h.text for h in handles)
             assert spilled == {t: [] for t in spilled}
         finally:
             panel.close()
@@ -435,3 +436,23 @@ def spilling(panel: PanelHarness) -> list[tuple[str, int, int]]:
         if needs > element.rect.width:
             found.append((element.text, needs, element.rect.width))
     return found
+
+
+def test_performance_tab_filters_its_models_and_picks_one_by_keyboard(
+    harness: PanelHarness, many: InstalledSet
+) -> None:
+    plugin = harness.plugin
+    press(harness, pygame.K_4, CTRL)
+    assert plugin.active_title == "Performance"
+    view = next(a.view for a in plugin.areas if a.title == "Performance")
+    listed = view.filtered  # type: ignore[attr-defined]
+    harness.run_until(lambda: len(listed.shown_keys) == COUNT, timeout=30)
+    press(harness, pygame.K_f, CTRL)
+    type_keys(harness, "qwen2-014")
+    wanted = sorted(n for n in many.names if "-qwen2-014" in n)
+    assert sorted(listed.shown_keys) == wanted and len(wanted) == 2
+    press(harness, pygame.K_DOWN)
+    selection = plugin.resources.get(PerformanceSelection)
+    assert selection.model_name == listed.shown_keys[0]
+    press(harness, pygame.K_END)
+    assert selection.model_name == listed.shown_keys[1]

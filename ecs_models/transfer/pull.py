@@ -12,6 +12,7 @@ from typing import TypeVar
 from ecs_models.errors import (
     DigestMismatchError,
     InsufficientSpaceError,
+    OperationCancelledError,
 )
 from ecs_models.formatting import human_bytes
 from ecs_models.manifest import Layer, Manifest, unique_layers
@@ -30,6 +31,7 @@ from ecs_models.transfer.progress import PullProgress, PullState
 from ecs_models.transfer.pullsources import PullSources
 from ecs_models.transfer.ratelimit import RateLimiter
 from ecs_models.transfer.streamcount import DEFAULT_STREAMS
+from ecs_models.transfer.unfinished import forget_pull, record_pull
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -155,13 +157,21 @@ def _pull(ctx: PullContext) -> InstalledModel:
     progress = ctx.progress
     progress.set_state(PullState.RESOLVING, "pulling manifest")
     ctx.check_cancel()
-    if ctx.sources is not None:
-        raw = ctx.sources.manifest(ctx)
-    else:
-        raw = ctx.registry.get_manifest(ctx.name)
+    try:
+        if ctx.sources is not None:
+            raw = ctx.sources.manifest(ctx)
+        else:
+            raw = ctx.registry.get_manifest(
+                ctx.name, on_retry=progress.retrying, cancel=ctx.cancel
+            )
+    except OperationCancelledError:
+        ctx.check_cancel()  # the pull's own cancel sentence
+        raise
     manifest = Manifest.parse(raw)
     blobs = manifest.unique_blobs
     progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
+    # A partial blob names no model: the record lets a later start list this pull by name.
+    record_pull(ctx.store, ctx.name, blobs)
     with ctx.store.pin(b.digest for b in blobs):
         _check_disk_space(ctx, blobs)
         progress.set_state(PullState.DOWNLOADING)
@@ -172,6 +182,7 @@ def _pull(ctx: PullContext) -> InstalledModel:
         ctx.check_cancel()
         progress.set_state(PullState.WRITING, "writing manifest")
         model = ctx.store.write_manifest(ctx.name, raw)
+    forget_pull(ctx.store, ctx.name)
     progress.set_state(PullState.DONE, "success")
     return model
 

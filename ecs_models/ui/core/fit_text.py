@@ -63,20 +63,21 @@ def elide_middle(font: MeasuringFont | None, text: str, width: int) -> str:
 
 
 def fit_row(font: MeasuringFont | None, text: str, width: int) -> str:
-    """A list row cut to `width`, the name (first column) and the last column (a status) kept
-    readable: the name keeps its whole width up to half the row; columns between are dropped
-    from the right until the rest fits; only then does the name lose its middle, and if even
-    the name's first letters and the columns left do not fit, the end is cut."""
+    """A list row cut to `width`, its name (first column) readable and the columns that say
+    most kept: the two after the name (size, then a health badge or the size class) and the
+    last. The name keeps its whole width up to half the row while the columns between those
+    are dropped from the right; then the name loses its middle; if even its first letters and
+    the columns left do not fit, the end is cut."""
     if text_width(font, text) <= width:
         return text
     name, *rest = text.split(COLUMN_GAP)
     if not rest:
         return elide_end(font, text, width)
     name_room = min(text_width(font, name), width // 2)
-    while len(rest) > 2 and text_width(font, COLUMN_GAP + COLUMN_GAP.join(rest)) > (
+    while len(rest) > 3 and text_width(font, COLUMN_GAP + COLUMN_GAP.join(rest)) > (
         width - name_room
     ):
-        del rest[-2]  # a middle column goes first: the status at the end stays
+        del rest[-2]  # a column between the kept ones goes first, the right-most of them
     tail = COLUMN_GAP + COLUMN_GAP.join(rest)
     room = width - text_width(font, tail)
     if room >= text_width(font, name[:4] + ELLIPSIS):

@@ -205,7 +205,7 @@ class StorageView(View):
         search: Mapping[str, str] | None = None,
     ) -> None:
         """(text, model name) rows that pass the filter (which searches `search[name]`, else
-        the text); the selection is kept across rebuilds."""
+        the text); the selection and the scroll are kept across rebuilds (a badge changed)."""
         self.report_filtered.show(rows, selected, search)
 
     def show_cleanup_rows(self, rows: Sequence[tuple[str, str]], picked: AbstractSet[str]) -> None:

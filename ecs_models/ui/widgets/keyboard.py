@@ -102,7 +102,11 @@ def focus_order(roots: Sequence[Any]) -> list[Any]:
             return reading_order(list(_walk(modal)))
     order: list[Any] = []
     for root in roots:
-        order.extend(reading_order(list(_walk(root))))
+        if isinstance(root, FOCUSABLE):  # a lone widget (a button outside any view)
+            if root.visible and root.is_enabled:
+                order.append(root)
+        else:
+            order.extend(reading_order(list(_walk(root))))
     return order
 
 
