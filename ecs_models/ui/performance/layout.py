@@ -64,7 +64,7 @@ def compute_layout(width: int, height: int, table_rows: int = 0) -> PerformanceL
     bottom = cache.y - 6
     list_w = int(inner * 0.36)
     # The installed models: their filter box and count, then the list.
-    filter_w = max(100, list_w - 100)
+    filter_w = max(100, min(320, list_w - 150))
     models_filter = pygame.Rect(MARGIN, y, filter_w, FILTER_ROW)
     models_count = pygame.Rect(models_filter.right + 6, y, list_w - filter_w - 6, FILTER_ROW)
     list_y = y + FILTER_ROW + 4
