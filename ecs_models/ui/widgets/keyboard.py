@@ -62,8 +62,10 @@ def _walk(container: Any) -> Iterator[Any]:
         if isinstance(element, FOCUSABLE):
             if element.is_enabled:
                 yield element
-        elif isinstance(element, pygame_gui.elements.UIPanel):
-            yield from _walk(element)
+        elif isinstance(
+            element, pygame_gui.elements.UIPanel | pygame_gui.elements.UIScrollingContainer
+        ):
+            yield from _walk(element)  # cards, questions, the downloads list's rows
 
 
 def _is_modal(element: Any) -> bool:
