@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import os
 import shutil
 import statistics
@@ -307,6 +308,10 @@ def main() -> int:
     result: dict[str, Any] = {
         "pull_bytes": None if args.skip_pull else args.pull_bytes,
         "installed_models": args.models,
+        # Start-up time depends on the interpreter (a pyenv build with extra packages such as
+        # trio, which httpcore imports when present, starts ~0.3 s slower than the quick
+        # start's .venv): say which one measured.
+        "python": f"{sys.executable} {platform.python_version()}",
     }
     try:
         targets: dict[str, bool] = {}
