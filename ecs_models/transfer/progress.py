@@ -40,6 +40,7 @@ class ProgressEvent:
     bytes_per_second: float | None = None
     eta_seconds: float | None = None
     error: str | None = None
+    freed_bytes: int | None = None  # "removing unused layers": what deleting them freed
 
     def to_json_dict(self) -> dict[str, Any]:
         if self.error is not None:
@@ -55,6 +56,8 @@ class ProgressEvent:
             out["bytes_per_second"] = round(self.bytes_per_second)
         if self.eta_seconds is not None:
             out["eta_seconds"] = round(self.eta_seconds, 1)
+        if self.freed_bytes is not None:
+            out["freed_bytes"] = self.freed_bytes
         return out
 
 
@@ -79,6 +82,7 @@ class PullSnapshot:
     bytes_per_second: float
     eta_seconds: float | None
     error: str | None
+    freed_bytes: int = 0  # the replaced version's unused blobs, deleted after a re-pull
 
     @property
     def fraction(self) -> float:
@@ -119,6 +123,7 @@ class PullProgress:
     _first_sample: float | None = None
     _transferred: int = 0
     _error: str | None = None
+    _freed_bytes: int = 0
     _version: int = 0
 
     # -- writer side -------------------------------------------------------------------
@@ -177,6 +182,14 @@ class PullProgress:
                 )
                 return
 
+    def unused_layers_removed(self, status: str, freed_bytes: int) -> None:
+        """The replaced version's unused blobs are gone: Ollama's `status` step, with the bytes."""
+        with self._lock:
+            self._status = status
+            self._freed_bytes = freed_bytes
+            self._version += 1
+        self._emit(ProgressEvent(status=status, freed_bytes=freed_bytes))
+
     def fail(self, message: str) -> None:
         with self._lock:
             self._state = PullState.FAILED
@@ -230,6 +243,7 @@ class PullProgress:
             )
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
+            freed = self._freed_bytes
         total = sum(x.total for x in layers)
         completed = sum(x.completed for x in layers)
         eta = (total - completed) / rate if rate > 0 else None
@@ -243,6 +257,7 @@ class PullProgress:
             bytes_per_second=rate,
             eta_seconds=eta,
             error=error,
+            freed_bytes=freed,
         )
 
     def _sample_locked(self, now: float) -> None:

@@ -19,6 +19,11 @@ from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.client import RegistryClient
 from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.store.unused_layers import (
+    REMOVING_STATUS,
+    previous_manifest,
+    remove_unused_layers,
+)
 from ecs_models.transfer.blobdownload import BlobDownload, PullContext
 from ecs_models.transfer.partial import (
     PART_SIZE_MIN,
@@ -158,7 +163,12 @@ def _pull(ctx: PullContext) -> InstalledModel:
         progress.set_state(PullState.VERIFYING, "verifying sha256 digest")
         ctx.check_cancel()
         progress.set_state(PullState.WRITING, "writing manifest")
+        previous = previous_manifest(ctx.store, ctx.name)
         model = ctx.store.write_manifest(ctx.name, raw)
+        # As Ollama: the replaced version's blobs nothing uses any more go (OLLAMA_NOPRUNE).
+        unused = remove_unused_layers(ctx.store, previous, model)
+        if unused.ran:
+            progress.unused_layers_removed(REMOVING_STATUS, unused.bytes_freed)
     progress.set_state(PullState.DONE, "success")
     return model
 
