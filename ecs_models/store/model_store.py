@@ -389,6 +389,26 @@ class ModelStore:
             os.replace(tmp, target)
         return self.load_manifest(name.path_parts, target)
 
+    def copy(
+        self,
+        source: str | ModelName,
+        destination: str | ModelName,
+        *,
+        default_host: str = DEFAULT_HOST,
+    ) -> tuple[InstalledModel, InstalledModel]:
+        """Ollama's `cp`: the source's manifest bytes written again under `destination`.
+
+        Both names are matched without regard to case (resolve, write_manifest), so copying
+        onto a name already on disk in another spelling replaces it; no blob is copied.
+        """
+        model = self.resolve(source, default_host=default_host)
+        target = (
+            parse_model_name(destination, default_host=default_host)
+            if isinstance(destination, str)
+            else destination
+        )
+        return model, self.write_manifest(target, model.manifest.raw)
+
     # -- references, removal and pruning -------------------------------------------------
     def plan_removal(
         self, names: Iterable[str | ModelName], *, default_host: str = DEFAULT_HOST

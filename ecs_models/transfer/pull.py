@@ -150,6 +150,9 @@ def _pull(ctx: PullContext) -> InstalledModel:
     progress = ctx.progress
     progress.set_state(PullState.RESOLVING, "pulling manifest")
     ctx.check_cancel()
+    # As Ollama's PullHandler: each part of the name takes the case already on disk, so the
+    # registry is asked for the installed spelling and the new manifest replaces that one.
+    ctx.name = ctx.store.existing_name(ctx.name)
     raw = ctx.registry.get_manifest(ctx.name)
     manifest = Manifest.parse(raw)
     blobs = manifest.unique_blobs
