@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from panel_harness import PanelHarness
 from support.model_builder import (
     MIB,
     PushedModel,
@@ -29,8 +30,10 @@ from support.model_builder import (
 from support.registry_server import RegistryServer
 
 from ecs_models.cli import main
-from ecs_models.formatting import ollama_bytes
+from ecs_models.components.installation import ModelInstallationTask
+from ecs_models.formatting import human_bytes, ollama_bytes
 from ecs_models.store.unused_layers import no_prune
+from ecs_models.transfer.progress import PullState
 
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 REMOVING = "removing unused layers"
@@ -214,6 +217,33 @@ def test_repull_of_a_pinned_model_keeps_its_blobs(
     assert all(blob_file(models, digest).is_file() for digest in _replaced(old, new))
     assert REMOVING not in err
     assert out.splitlines() == ["success"]
+
+
+def test_repull_in_the_panel_says_what_it_freed(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    old = push_small_model(registry, unique_repo, "latest", seed=OLD_SEED)
+    assert cli(capsys, models, "pull", old.name, registry=None)[0] == 0
+    new = push_small_model(registry, unique_repo, "latest", seed=NEW_SEED)
+    freed = sum(old.blob(digest).size for digest in _replaced(old, new))
+    harness = PanelHarness(models, registry.host)
+    try:
+        harness.settle()
+        harness.type_text(f"{unique_repo}:latest")
+        harness.press_enter()
+
+        def done() -> bool:
+            tasks = [task for _, task in harness.query(ModelInstallationTask)]
+            return bool(tasks) and tasks[0].state is PullState.DONE
+
+        harness.run_until(done, timeout=60)
+        harness.run_until(lambda: "Installed" in harness.view.notice_label.text, timeout=10)
+        notice = harness.view.notice_label.text
+        assert notice.endswith(f"; freed {human_bytes(freed)} of the old version's layers.")
+    finally:
+        harness.close()
+    assert not any(blob_file(models, digest).exists() for digest in _replaced(old, new))
 
 
 @pytest.mark.parametrize(
