@@ -23,7 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.model_builder import build_model, install_model, small_model_layers, write_gguf
+from support.model_builder import (
+    build_model,
+    bytes_layer,
+    default_config,
+    install_model,
+    small_model_layers,
+    write_gguf,
+)
 
 from ecs_models.show.facts import show_model
 from ecs_models.store.model_store import ModelStore
@@ -33,20 +40,29 @@ NAME_WIDTH = 24  # general.name is patched per model at a fixed width, so every 
 
 def make_store(root: Path, count: int, vocab: int) -> Path:
     """`count` models, each with its own model blob (one GGUF written, then renamed inside)."""
+    # n_embd 4 keeps token_embd (vocab x n_embd floats) at 0.5 MB: the header is what counts.
     template = write_gguf(
-        root / "base.gguf", vocab=vocab, tensor_bytes=64 * 1024, name="x" * NAME_WIDTH
+        root / "base.gguf",
+        vocab=vocab,
+        n_embd=4,
+        n_head=4,
+        n_head_kv=2,
+        tensor_bytes=64 * 1024,
+        name="x" * NAME_WIDTH,
     )
     data = template.read_bytes()
     marker = b"x" * NAME_WIDTH
     assert data.count(marker) == 1
+    # The models differ only in general.name: their config is described once, from the
+    # template, instead of parsing each 32,000-token header again in the test builder.
+    config = default_config(build_model(small_model_layers(template)).layers)
+    del config["rootfs"]  # each model's own layer digests go there
+    text_layers = small_model_layers(template)[1:]
     models = root / "models"
     for index in range(count):
-        path = root / "gguf" / f"m{index}.gguf"
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data.replace(marker, f"bench-model-{index:012d}".encode()))
-        built = build_model(small_model_layers(path))
+        model_file = data.replace(marker, f"bench-model-{index:012d}".encode())
+        built = build_model([bytes_layer("model", model_file), *text_layers], config)
         install_model(models, built, repository=f"library/bench{index:04d}", tag="latest")
-        path.unlink()  # the store holds its own copy
     return models
 
 
