@@ -219,6 +219,34 @@ def test_repull_of_a_pinned_model_keeps_its_blobs(
     assert out.splitlines() == ["success"]
 
 
+@pytest.mark.parametrize("noprune", [False, True])
+def test_update_frees_through_the_pull_and_honours_ollama_noprune(
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    noprune: bool,
+) -> None:
+    if noprune:
+        monkeypatch.setenv("OLLAMA_NOPRUNE", "true")
+    models = tmp_path / "models"
+    old = push_small_model(registry, unique_repo, "latest", seed=OLD_SEED)
+    assert cli(capsys, models, "pull", old.name, registry=None)[0] == 0
+    new = push_small_model(registry, unique_repo, "latest", seed=NEW_SEED)
+    status, out, err = cli(capsys, models, "update", old.name, "--json", registry=None)
+    assert status == 0, err
+    (outcome,) = json.loads(out)["updates"]
+    assert outcome["result"] == "updated"
+    replaced = _replaced(old, new)
+    on_disk = [blob_file(models, digest).exists() for digest in replaced]
+    if noprune:
+        assert on_disk == [True, True] and outcome["freed"] == 0
+    else:
+        assert on_disk == [False, False]
+        assert outcome["freed"] == sum(old.blob(digest).size for digest in replaced)
+
+
 def test_repull_in_the_panel_says_what_it_freed(
     registry: RegistryServer, unique_repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
