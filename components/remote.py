@@ -74,3 +74,20 @@ class HostRequest:
 @dataclass(slots=True)
 class HostSurveyRequest:
     """Ask every host for its version, models and loaded models now (the Refresh button)."""
+
+
+class MirrorAction(enum.StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+    TEST = "test"
+
+
+@dataclass(slots=True)
+class MirrorRequest:
+    """Edit the registry mirrors in mirrors.json (ADD `text`, "UPSTREAM=URL" or a URL for the
+    default registry; REMOVE `upstream`'s `url`), or TEST them all."""
+
+    action: MirrorAction
+    text: str = ""
+    upstream: str = ""
+    url: str = ""

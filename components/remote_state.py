@@ -6,6 +6,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecs_models.registry.mirror_probe import MirrorProbe
+from ecs_models.registry.mirrors import ListedMirror
 from ecs_models.runtime.hosts import HostStatus
 
 # A host list is surveyed this often while the Remote tab is on screen.
@@ -29,6 +31,12 @@ class RemoteState:
     visible: bool = False
     result: tuple[str, bool] = ("", False)  # the last one-sentence result, and whether an error
     pending_host_removal: str | None = None  # the host whose Remove waits for a yes
+    # Registry mirrors pulls ask first (mirrors.json and ECS_MODELS_MIRRORS), read on a worker
+    # each time the tab is shown; the last test's answer per (upstream, URL).
+    mirrors: list[ListedMirror] | None = None  # None until first read
+    mirror_probes: dict[tuple[str, str], MirrorProbe] = field(default_factory=dict)
+    mirrors_testing: bool = False
+    mirrors_stale: bool = True  # read the list again at the next frame
     version: int = 0
 
     def changed(self) -> None:
@@ -41,3 +49,8 @@ class RemoteState:
     def request_survey(self) -> None:
         """Survey the hosts at the next frame (the tab was just shown, or Refresh)."""
         self.next_survey_at.clear()
+
+    def reload_mirrors(self) -> None:
+        """Read the mirrors again at the next frame (the tab was just shown: `mirrors add`
+        may have changed the file meanwhile)."""
+        self.mirrors_stale = True

@@ -1,4 +1,4 @@
-"""The Storage area's requests, running jobs and shared state (report, cleanup, health, disk)."""
+"""The Storage area's requests, running jobs and shared state (report, cleanup, disk)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import enum
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ecs_models.storage.disk import DiskStatus
-from ecs_models.storage.health import ModelHealth
 from ecs_models.storage.report import StorageReport
 from ecs_models.store.cleanup import DEFAULT_PARTIAL_MAX_AGE_S, CleanupPlan
 
 
 class StorageJobKind(enum.StrEnum):
-    REPORT = "report"  # storage report + cleanup dry run + saved health results
+    REPORT = "report"  # storage report + cleanup dry run
     CLEAN = "cleanup"
     VERIFY = "verification"
     REPAIR = "repair"
@@ -100,14 +99,15 @@ class StorageSettings:
 
 @dataclass(slots=True)
 class StorageState:
-    """What the Storage view shows; each part's version grows when that part changes."""
+    """What the Storage view shows; each part's version grows when that part changes.
+
+    Health results are not here: the HealthRecords resource holds them for every area.
+    """
 
     report: StorageReport | None = None
     cleanup: CleanupPlan | None = None
     report_version: int = 0
     report_stale: bool = True
-    health: dict[str, ModelHealth] = field(default_factory=dict)
-    health_version: int = 0
     disk: DiskStatus | None = None
     disk_pending: Future[DiskStatus] | None = None
     next_disk_at: float = 0.0
@@ -120,6 +120,3 @@ class StorageState:
     def report_changed(self) -> None:
         self.report_version += 1
         self.report_stale = False
-
-    def health_changed(self) -> None:
-        self.health_version += 1

@@ -83,6 +83,17 @@ def rfc3339_nano(ns_since_epoch: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
+def short_age(seconds: float) -> str:
+    """How long ago, short enough for a badge: 'just now', '5 min ago', '2 h ago', '3 d ago'."""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
 def human_rate(bytes_per_second: float) -> str:
     """Megabytes per second with one decimal: the progress bar's middle field."""
     return f"{bytes_per_second / 1e6:.1f} MB/s"

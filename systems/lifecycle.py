@@ -10,6 +10,7 @@ import esper
 
 from ecs_models.app.config import LocalModelConfig
 from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.inventory import InventoryEntry, scan_inventory
 from ecs_models.app.perf_log import PerformanceLog
 from ecs_models.app.resources import Resources
@@ -29,7 +30,7 @@ from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
 from ecs_models.errors import EcsModelsError
 from ecs_models.formatting import human_bytes
 from ecs_models.runtime.perfstats import PerformanceRecord
-from ecs_models.storage.health import forget_health
+from ecs_models.storage.health import ModelHealth, forget_health, record_verify
 from ecs_models.store.model_store import ModelStore, RemovalPlan
 from ecs_models.store.usage import forget
 from ecs_models.store.verify import VerifyReport
@@ -58,6 +59,14 @@ def _remove_and_forget(store: ModelStore, names: tuple[str, ...]) -> RemovalPlan
     return plan
 
 
+def _verify_and_keep(
+    store: ModelStore, names: tuple[str, ...]
+) -> tuple[list[VerifyReport], list[ModelHealth]]:
+    """Verify, then keep each result as the model's last health check (its badge)."""
+    reports = store.verify(names)
+    return reports, record_verify(store, reports)
+
+
 def _bytes_kept(plan: RemovalPlan) -> int:
     """Bytes of the planned models' blobs that stay: shared with other models, or pinned."""
     freed = {blob.digest for blob in plan.blobs}
@@ -75,8 +84,10 @@ class LifecycleSystem(System):
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
         self.perf_log = PerformanceLog.of(resources)
+        self.health = HealthRecords.of(resources)
 
     def process(self, dt: float) -> None:
+        self.health.poll()
         self._cancel_requests()
         self._start_jobs()
         self._finish_jobs()
@@ -127,7 +138,7 @@ class LifecycleSystem(System):
         for ent, verify_request in list(esper.get_component(ModelVerifyRequest)):
             esper.delete_entity(ent)
             names = verify_request.model_names
-            self._submit(JobKind.VERIFY, names, self.store.verify, names)
+            self._submit(JobKind.VERIFY, names, _verify_and_keep, self.store, names)
 
     # -- applying results --------------------------------------------------------------
     def _finish_jobs(self) -> None:
@@ -179,6 +190,8 @@ class LifecycleSystem(System):
             self.config.model_cache[entry.metadata.name] = entry.data
         self.inventory.loaded = True
         self.inventory.changed()
+        # Whoever changed the store may have checked models too (`verify` in a terminal).
+        self.health.look_again()
 
     def _ask_to_confirm(self, job: BackgroundJob, plan: RemovalPlan) -> None:
         for _, panel in esper.get_component(ModelManagerPanel):
@@ -195,6 +208,7 @@ class LifecycleSystem(System):
         for ent, model in list(esper.get_component(InstalledModelEntry)):
             if model.metadata.name in removed:
                 esper.delete_entity(ent, immediate=True)
+        self.health.forget(removed)
         for name in removed:
             self.config.installed_models.pop(name, None)
             self.config.model_cache.pop(name, None)
@@ -206,7 +220,11 @@ class LifecycleSystem(System):
         names = ", ".join(sorted(m.display for m in plan.models))
         post_notice(f"Removed {names} and freed {human_bytes(plan.bytes_freed)}.")
 
-    def _report_verify(self, job: BackgroundJob, reports: list[VerifyReport]) -> None:
+    def _report_verify(
+        self, job: BackgroundJob, result: tuple[list[VerifyReport], list[ModelHealth]]
+    ) -> None:
+        reports, kept = result
+        self.health.update(kept)  # the badges in every list change now
         for report in reports:
             stats = self.config.stats_for(str(report.model.name))
             stats.verify_seconds = report.seconds
@@ -231,6 +249,6 @@ class LifecycleSystem(System):
         blob = problem.digest.removeprefix("sha256:")[:12]
         what = _PROBLEM_WORDS.get(problem.kind, f"has a {problem.kind} problem")
         more = f" (and {_plural(len(broken) - 1, 'more model')} too)" if len(broken) > 1 else ""
-        # This check is not kept; the Storage tab's Verify keeps its findings for its Repair.
-        fix = "; Storage tab: Verify, then Repair"
+        # The result is kept: the Storage tab's Repair fetches the blobs it found damaged.
+        fix = "; Storage tab: Repair"
         post_error(f"{first.model.display} failed verification: blob {blob} {what}{more}{fix}.")

@@ -9,6 +9,7 @@ import esper
 
 from ecs_models.app.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.app.frame_state import InventoryState, SystemStatus
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
@@ -34,6 +35,7 @@ from ecs_models.show.facts import ModelFacts
 from ecs_models.storage.create import human_number
 from ecs_models.systems.notices import post_error
 from ecs_models.transfer.progress import PullState
+from ecs_models.ui.core.health_badge import badge_clock, health_badge, health_line
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.confirm import name_list
@@ -55,7 +57,9 @@ def task_caption(task: ModelInstallationTask) -> str:
     if state is PullState.RESOLVING:
         return "resolving manifest"
     if state is PullState.DOWNLOADING:
-        return progress_text(task.fraction, task.bytes_per_second, task.eta_seconds)
+        text = progress_text(task.fraction, task.bytes_per_second, task.eta_seconds)
+        source = task.snapshot.source_note if task.snapshot is not None else ""
+        return f"{text} {source}" if source else text
     if state is PullState.VERIFYING:
         return "verifying digests"
     if state is PullState.WRITING:
@@ -81,8 +85,11 @@ def detail_lines(
     config: LocalModelConfig,
     fit: str | None = None,
     facts: ModelFacts | None = None,
+    health: str | None = None,
 ) -> Details:
-    """The focused model's facts; those from its GGUF header appear once `facts` is read."""
+    """The focused model's facts; those from its GGUF header appear once `facts` is read.
+
+    `health` is its health line (the last check's badge and what it found)."""
     if model is None:
         return Details(["Select a model to see its details."])
     reading = "…" if facts is None else "unknown"
@@ -102,6 +109,8 @@ def detail_lines(
         f"Quantization: {model.quantization or (known and known.quantization) or reading}",
         f"Modified: {model.modified.astimezone().strftime('%Y-%m-%d %H:%M')}",
     ]
+    if health:
+        lines.append(health)
     tags: tuple[str, ...] = ()
     tags_row = len(lines)
     if facts is None:
@@ -153,7 +162,8 @@ class UISystem(System):
         # Present when the Performance area computes fit verdicts (its FitSystem fills it).
         self.fits = resources.try_get(FitVerdicts)
         self.facts = resources.try_get(ModelFactsCache)
-        self._shown_inventory: tuple[int, object] | None = None
+        self.health = HealthRecords.of(resources)
+        self._shown_inventory: tuple[object, ...] | None = None
         self._items: list[tuple[str, str]] = []
         self._shown_selection: frozenset[str] = frozenset()
         self._shown_details: tuple[object, ...] = ()
@@ -238,13 +248,14 @@ class UISystem(System):
         self.view.show_tasks(rows)
 
     def _sync_models(self, panel: ModelManagerPanel) -> None:
-        key = (self.inventory.version, panel.sort_criteria)
+        now = badge_clock(time.time())
+        key = (self.inventory.version, panel.sort_criteria, self.health.version, now)
         selection = frozenset(panel.selected_models)
         if key != self._shown_inventory:
             self._shown_inventory = key
             models = [entry.metadata for _, entry in esper.get_component(InstalledModelEntry)]
             ordered = sort_models(models, panel.sort_criteria)
-            self._items = [(self._item_text(m), m.name) for m in ordered]
+            self._items = [(self._with_badge(m, self._item_text(m), now), m.name) for m in ordered]
             self.view.show_sort(panel.sort_criteria)
             self.view.show_models(self._items, selection)
         elif selection != self._shown_selection:
@@ -259,6 +270,8 @@ class UISystem(System):
             self._notice_count,
             fits_version,
             facts_version,
+            self.health.version,
+            now,
         )
         if details_key != self._shown_details:
             self._shown_details = details_key
@@ -269,7 +282,12 @@ class UISystem(System):
                 if self.facts is not None and focused is not None
                 else None
             )
-            details = detail_lines(focused, self.config, fit, facts)
+            health = (
+                health_line(self.health.verdict(focused.name, focused.digest), now)
+                if focused is not None
+                else None
+            )
+            details = detail_lines(focused, self.config, fit, facts, health)
             self.view.show_details(details.lines, details.tags, details.tags_row)
 
     @staticmethod
@@ -278,6 +296,11 @@ class UISystem(System):
         if model.parameter_size:
             parts.append(model.parameter_size)
         return "   ".join(parts)
+
+    def _with_badge(self, model: ModelMetadata, text: str, now: float) -> str:
+        """A row's text with the model's health badge (its last check, if that still holds)."""
+        verdict = self.health.verdict(model.name, model.digest)
+        return f"{text}   {health_badge(verdict, now)}"
 
     def _sync_notices(self, panel: ModelManagerPanel) -> None:
         now = time.monotonic()

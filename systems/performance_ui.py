@@ -9,6 +9,7 @@ import esper
 from ecs_models.app.config import LocalModelConfig
 from ecs_models.app.frame_clock import FrameClock
 from ecs_models.app.frame_state import InventoryState, SystemStatus
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.perf_log import PerformanceLog
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
@@ -23,13 +24,15 @@ from ecs_models.components.performance import (
 from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
 from ecs_models.systems.notices import post_error
+from ecs_models.ui.core.health_badge import badge_clock, health_badge
 from ecs_models.ui.performance import intents
 from ecs_models.ui.performance.text import (
+    benchmark_rows,
     cache_text,
     fps_text,
     gauge_readings,
-    latest_text,
-    stats_series,
+    history_series,
+    latest_texts,
 )
 from ecs_models.ui.performance.view import PerformanceView
 
@@ -49,10 +52,12 @@ class PerformanceAreaSystem(System):
         self.fits = resources.get(FitVerdicts)
         self.clock = resources.get(FrameClock)
         self.perf_log = PerformanceLog.of(resources)
+        self.health = HealthRecords.of(resources)
         self._net_scale = 0.0
         self._shown_sample: object = None
-        self._shown_inventory = -1
+        self._shown_models: tuple[object, ...] = ()
         self._shown_details: tuple[object, ...] = ()
+        self._shown_table: tuple[object, ...] = ()
         self._shown_cache = -1
         self._shown_notice: Notice | None = None
 
@@ -65,6 +70,7 @@ class PerformanceAreaSystem(System):
         self._sync_monitor()
         self._sync_models()
         self._sync_details()
+        self._sync_table()
         self._sync_cache()
         self._sync_notice()
 
@@ -96,11 +102,21 @@ class PerformanceAreaSystem(System):
         self.view.set_label(self.view.fps_label, fps_text(self.clock.fps, self.clock.frame_ms))
 
     def _sync_models(self) -> None:
-        if self.inventory.version == self._shown_inventory:
+        """The list, with each model's health badge; its selection follows a table click."""
+        now = badge_clock(time.time())
+        key = (self.inventory.version, self.selection.model_name, self.health.version, now)
+        if key == self._shown_models:
             return
-        self._shown_inventory = self.inventory.version
+        self._shown_models = key
         models = sorted(self.config.installed_models.values(), key=lambda m: m.display.lower())
-        items = [(f"{m.display}   {human_bytes(m.size)}", m.name) for m in models]
+        items = [
+            (
+                f"{m.display}   {human_bytes(m.size)}   "
+                + health_badge(self.health.verdict(m.name, m.digest), now),
+                m.name,
+            )
+            for m in models
+        ]
         if self.selection.model_name not in self.config.installed_models:
             self.selection.model_name = None
         self.view.show_models(items, self.selection.model_name)
@@ -136,7 +152,7 @@ class PerformanceAreaSystem(System):
             view.set_label(view.title_label, "Select a model to see its performance.")
             view.set_label(view.fit_label, "")
             view.set_label(view.latest_label, "")
-            view.show_series(())
+            view.show_history(None)
             return
         metadata = self.config.installed_models.get(name)
         display = metadata.display if metadata is not None else _display(name)
@@ -150,8 +166,20 @@ class PerformanceAreaSystem(System):
         fit = self.fits.line_for(name)
         view.set_label(view.fit_label, f"Fit: {fit}" if fit else "Fit: estimating…")
         history = self.perf_log.records_of(display)
-        view.set_label(view.latest_label, latest_text(history))
-        view.show_series(stats_series(history))
+        view.show_history(history_series(history))
+        texts = latest_texts(history, view.history.geometry.hidden)
+        view.set_label(view.latest_label, view.fitting(view.latest_label, texts))
+
+    def _sync_table(self) -> None:
+        """Every installed model's last benchmark; its ages ('2 h ago') move on now and then."""
+        now = badge_clock(time.time())
+        key = (self.perf_log.version, self.inventory.version, self.selection.model_name, now)
+        if key == self._shown_table:
+            return
+        self._shown_table = key
+        models = [(m.display, m.name) for m in self.config.installed_models.values()]
+        rows = benchmark_rows(self.perf_log.history, models, now)
+        self.view.show_table(rows, self.selection.model_name)
 
     def _sync_cache(self) -> None:
         cache = self.config.model_cache

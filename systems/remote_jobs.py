@@ -6,6 +6,8 @@ import threading
 
 from ecs_models.formatting import human_bytes
 from ecs_models.names import ModelName, parse_model_name
+from ecs_models.registry.mirror_probe import MirrorProbe, probe_mirrors
+from ecs_models.registry.mirrors import MIRRORS_ENV, ListedMirror, MirrorList, listed_mirrors
 from ecs_models.runtime.hosts import OllamaHost
 from ecs_models.store.model_store import ModelStore
 from ecs_models.transfer.mirror import MirrorJob, mirror_models
@@ -65,3 +67,29 @@ def host_delete_job(url: str, model: str) -> str:
     with OllamaHost(url, timeout=30.0) as host:
         host.delete(model)
     return f"Deleted {model} on {url}."
+
+
+def mirrors_list_job() -> list[ListedMirror]:
+    return listed_mirrors()
+
+
+def mirror_add_job(text: str, default_host: str) -> tuple[str, list[ListedMirror]]:
+    """`UPSTREAM=URL`, or a URL alone for the default registry, appended to mirrors.json."""
+    upstream, sep, url = text.strip().partition("=")
+    if not sep:
+        upstream, url = default_host, text
+    host, added = MirrorList().add(upstream, url)
+    listed = listed_mirrors()
+    note = ""
+    if any(row.upstream == host and row.origin == MIRRORS_ENV for row in listed):
+        note = f"; {MIRRORS_ENV} decides {host}'s mirrors while it is set"
+    return f"Added {added} as a mirror of {host}{note}.", listed
+
+
+def mirror_remove_job(upstream: str, url: str) -> tuple[str, list[ListedMirror]]:
+    (removed,) = MirrorList().remove(upstream, url)
+    return f"Removed {removed} from the mirrors of {upstream}.", listed_mirrors()
+
+
+def mirrors_test_job(rows: list[ListedMirror], insecure: bool) -> list[MirrorProbe]:
+    return probe_mirrors([(row.upstream, row.mirror) for row in rows], insecure=insecure)

@@ -15,6 +15,8 @@ from ecs_models.components.remote import (
     HostAction,
     HostRequest,
     HostSurveyRequest,
+    MirrorAction,
+    MirrorRequest,
     RemoteCancelRequest,
     RemoteTransfer,
     RemoteTransferRequest,
@@ -25,6 +27,7 @@ from ecs_models.formatting import human_bytes, progress_text
 from ecs_models.systems.remote import report_failure
 from ecs_models.transfer.progress import PullState
 from ecs_models.ui.remote import intents as ri
+from ecs_models.ui.remote.mirrors import mirror_rows
 from ecs_models.ui.remote.view import RemoteView
 from ecs_models.ui.widgets.task_row import TaskRowView
 
@@ -85,6 +88,10 @@ class RemoteUISystem(System):
             self._shown_state = self.state.version
             self.view.show_recent(self.state.recent)
             self.view.show_hosts(self.state.hosts, self.state.statuses)
+            state = self.state
+            self.view.show_mirrors(
+                mirror_rows(state.mirrors, state.mirror_probes, testing=state.mirrors_testing)
+            )
             text, error = self.state.result
             self.view.show_result(text, error=error)
         self._sync_host_question()
@@ -134,6 +141,17 @@ class RemoteUISystem(System):
                 )
             else:
                 esper.create_entity(HostRequest(HostAction.DELETE_MODEL, intent.host, intent.model))
+        elif isinstance(intent, ri.MirrorAddPressed):
+            esper.create_entity(MirrorRequest(MirrorAction.ADD, text=intent.text))
+            self.view.clear_mirror_entry()
+        elif isinstance(intent, ri.MirrorRemovePressed):
+            if intent.picked is None:
+                report_failure(self.state, "Pick a mirror in the list to remove.")
+                return
+            upstream, url = intent.picked
+            esper.create_entity(MirrorRequest(MirrorAction.REMOVE, upstream=upstream, url=url))
+        elif isinstance(intent, ri.MirrorsTestPressed):
+            esper.create_entity(MirrorRequest(MirrorAction.TEST))
 
     def _sync_transfers(self) -> None:
         now = time.monotonic()

@@ -16,6 +16,7 @@ import esper
 
 from ecs_models.app.config import LocalModelConfig, ManagerSettings
 from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.workers import WorkerPools
@@ -33,13 +34,7 @@ from ecs_models.components.storage import (
 from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
 from ecs_models.storage.archive import ExportResult, ImportResult, export_model, import_archive
 from ecs_models.storage.disk import DiskLimits, DiskSampler
-from ecs_models.storage.health import (
-    HealthProgress,
-    HealthReport,
-    ModelHealth,
-    check_health,
-    load_health,
-)
+from ecs_models.storage.health import HealthProgress, HealthReport, check_health
 from ecs_models.storage.repair import RepairResult, repair
 from ecs_models.storage.report import StorageReport, storage_report
 from ecs_models.store.cleanup import CleanupPlan, clean, plan_cleanup
@@ -52,11 +47,10 @@ from ecs_models.ui.storage import text as storage_text
 
 @dataclass(frozen=True, slots=True)
 class StorageSnapshot:
-    """One worker's reading of the store: the report, the cleanup dry run, saved health."""
+    """One worker's reading of the store: the report and the cleanup dry run."""
 
     report: StorageReport
     cleanup: CleanupPlan
-    health: dict[str, ModelHealth]
 
 
 def read_storage(store: ModelStore, settings: StorageSettings) -> StorageSnapshot:
@@ -65,7 +59,7 @@ def read_storage(store: ModelStore, settings: StorageSettings) -> StorageSnapsho
         store, unused_days=settings.unused_days, partial_max_age_s=settings.partial_max_age_s
     )
     plan = plan_cleanup(store, partial_max_age_s=settings.partial_max_age_s)
-    return StorageSnapshot(report, plan, load_health(store))
+    return StorageSnapshot(report, plan)
 
 
 def _import(
@@ -91,6 +85,7 @@ class StorageSystem(System):
         self.state = resources.get(StorageState)
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
+        self.health = HealthRecords.of(resources)
         self.sampler = DiskSampler(
             self.store, self._limits(), interval_s=self.settings.disk_interval_s
         )
@@ -203,7 +198,8 @@ class StorageSystem(System):
             label = "Verifying " + (storage_text.plural(len(names), "model") if names else "all")
         elif request.kind is StorageJobKind.REPAIR:
             pull = PullProgress("repair")
-            before = HealthReport([self.state.health[n] for n in names if n in self.state.health])
+            saved = self.health.results
+            before = HealthReport([saved[n] for n in names if n in saved])
             options = PullOptions(insecure=self.manager_settings.insecure, default_host=host)
             future = submit(
                 repair,
@@ -309,26 +305,20 @@ class StorageSystem(System):
     def _apply_report(self, snapshot: StorageSnapshot) -> None:
         self.state.report = snapshot.report
         self.state.cleanup = snapshot.cleanup
-        self.state.health = snapshot.health
         self.state.report_changed()
-        self.state.health_changed()
+        self.health.look_again()  # a refresh also re-reads the saved health results
         if self._report_again:
             self._report_again = False
             self.request(StorageJobKind.REPORT)
 
     def _apply_verify(self, job: StorageJob, report: HealthReport) -> None:
-        results = {m.name: m for m in report.models}
-        if job.model_names:
-            self.state.health.update(results)
-        else:
-            self.state.health = results
-        self.state.health_changed()
+        # check_health saved them; the badges in every list change now.
+        self.health.update(report.models, replace_all=not job.model_names)
         _post(*storage_text.verify_notice(report))
 
     def _apply_repair(self, result: RepairResult) -> None:
         if result.after is not None:
-            self.state.health.update({m.name: m for m in result.after.models})
-            self.state.health_changed()
+            self.health.update(result.after.models)
         _post(*storage_text.repair_notice(result))
         self._store_changed()
 

@@ -6,6 +6,7 @@ import time
 
 import esper
 
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.components.notice import Notice, NoticeLevel
@@ -19,8 +20,10 @@ from ecs_models.components.storage import (
     StorageState,
 )
 from ecs_models.formatting import human_bytes, human_rate
+from ecs_models.storage.health import ModelHealth
 from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
+from ecs_models.ui.core.health_badge import badge_clock
 from ecs_models.ui.storage import intents
 from ecs_models.ui.storage import text as storage_text
 from ecs_models.ui.storage.view import CLEAN_ALL, StorageView
@@ -37,6 +40,7 @@ class StorageUISystem(System):
         super().__init__()
         self.view = view
         self.state = resources.get(StorageState)
+        self.health = HealthRecords.of(resources)
         self.root = resources.get(ModelStore).root
         self._shown_versions: tuple[object, ...] | None = None
         self._caption_at = 0.0
@@ -131,21 +135,29 @@ class StorageUISystem(System):
             what=storage_text.cleanup_what(items, self.root),
         )
 
+    def _current_health(self) -> dict[str, ModelHealth]:
+        """Saved results that still hold: for models in the report, at their current digest."""
+        report = self.state.report
+        models = report.models if report is not None else []
+        verdicts = {m.name: self.health.verdict(m.name, m.digest) for m in models}
+        return {name: health for name, health in verdicts.items() if health is not None}
+
     def _repair(self) -> None:
         state = self.state
+        saved = self._current_health()
         damaged = [
             name
-            for name, health in state.health.items()
+            for name, health in saved.items()
             if health.repairable and (not state.selected or name in state.selected)
         ]
         if not damaged:
             post_notice("Nothing to repair: press Verify first; Repair fetches only damaged blobs.")
             return
         # Models damaged only in blobs the chosen ones share are fixed too: check them again.
-        bad = {f.digest for name in damaged for f in state.health[name].repairable}
+        bad = {f.digest for name in damaged for f in saved[name].repairable}
         damaged += [
             name
-            for name, health in state.health.items()
+            for name, health in saved.items()
             if name not in damaged
             and health.repairable
             and {f.digest for f in health.repairable} <= bad
@@ -167,9 +179,11 @@ class StorageUISystem(System):
     # -- state -> widgets --------------------------------------------------------------
     def _sync_report(self) -> None:
         state = self.state
+        now = badge_clock(time.time())
         key = (
             state.report_version,
-            state.health_version,
+            self.health.version,
+            now,
             state.selected,
             state.focused,
             state.cleanup_selected,
@@ -179,6 +193,7 @@ class StorageUISystem(System):
         self._shown_versions = key
         view = self.view
         report = state.report
+        saved = self._current_health()
         if report is None:
             view.show_title("Storage report (reading the store…)")
         else:
@@ -187,15 +202,14 @@ class StorageUISystem(System):
             view.show_title(title + (f"  ·  {picked} selected" if picked else ""))
             view.show_lines("totals", view.total_labels, storage_text.totals_lines(report))
             rows = [
-                (storage_text.report_row(m, state.health.get(m.name)), m.name)
-                for m in report.models
+                (storage_text.report_row(m, saved.get(m.name), now), m.name) for m in report.models
             ]
             view.show_report_rows(rows, state.selected)
             self._sync_cleanup()
         names = {m.name: m.display for m in report.models} if report is not None else {}
         focused = state.focused if state.focused in names else None
         display = names.get(focused) if focused is not None else None
-        health = state.health.get(focused) if focused is not None else None
+        health = saved.get(focused) if focused is not None else None
         view.show_lines("health", view.health_labels, storage_text.health_lines(health, display))
         verify_text = "Verify selected" if state.selected else "Verify all"
         view.show_button_text(view.verify_button, "verify_text", verify_text)

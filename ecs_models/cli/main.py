@@ -9,7 +9,17 @@ import sys
 from collections.abc import Sequence
 
 from ecs_models import __version__
-from ecs_models.cli import catalog, models, performance, pull, remote, show, storage, store
+from ecs_models.cli import (
+    catalog,
+    mirrors,
+    models,
+    performance,
+    pull,
+    remote,
+    show,
+    storage,
+    store,
+)
 from ecs_models.cli.context import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -43,6 +53,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     catalog,
     performance,
     remote,
+    mirrors,
 )
 
 

@@ -108,6 +108,7 @@ class PullPrinter:
         completed = min(event.completed or 0, total)
         fraction = completed / total if total else 1.0
         head = f"pulling {event.status.removeprefix('pulling ')}: {math.floor(fraction * 100):3d}%"
+        source = f"  from {event.source}" if event.source else ""
         if completed >= total:
             tail = ollama_bytes(total)
         else:
@@ -120,10 +121,10 @@ class PullPrinter:
         if self.tty:
             columns = shutil.get_terminal_size((80, 24)).columns
             # Room kept for the longest tail ("999 MB/999 GB  999 MB/s  99:59:59").
-            width = max(10, min(50, columns - len(head) - 38))
+            width = max(10, min(50, columns - len(head) - 38 - len(source)))
         else:
             width = 25
-        return f"{head} {bar(fraction, width, self.chars)} {tail}"
+        return f"{head} {bar(fraction, width, self.chars)} {tail}{source}"
 
     def end_line(self) -> None:
         with self.output.lock:
@@ -171,6 +172,11 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         default=None,
         help=f"most connections at once (1-{MAX_STREAMS}, default {DEFAULT_STREAMS}); "
         "fewer run while more would not be faster",
+    )
+    pull.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="ask only the model's own registry, not its mirrors (see `mirrors`)",
     )
     pull.set_defaults(handler=cmd_pull)
 
@@ -237,4 +243,8 @@ def _pull_options(args: argparse.Namespace, host: str) -> PullOptions:
     options = PullOptions(insecure=args.insecure, max_rate=args.max_rate, default_host=host)
     if args.streams is not None:
         options.streams = args.streams
+    if args.no_mirror:
+        from ecs_models.registry.mirrors import MirrorTable
+
+        options.mirrors = MirrorTable()
     return options

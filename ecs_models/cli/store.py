@@ -28,6 +28,7 @@ from ecs_models.errors import (
     OperationCancelledError,
 )
 from ecs_models.formatting import ollama_bytes
+from ecs_models.storage.health import record_verify
 from ecs_models.store.model_store import InstalledModel, ModelStore
 from ecs_models.store.verify import VerifyReport
 
@@ -250,6 +251,8 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
         if models:
             draw = is_tty(output.err) and not args.json
             reports = _verify_models(store, models, output, draw=draw)
+            # Kept as each model's last health check: the window's badges show it.
+            record_verify(store, reports)
     if args.json:
         output.print(
             json.dumps(_verify_document(reports, unreadable), indent=2, ensure_ascii=False)

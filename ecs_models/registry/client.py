@@ -134,6 +134,26 @@ class RegistryClient:
         self._auth: dict[tuple[str, str], str] = {}
         self._auth_lock = threading.Lock()
 
+    def sibling(
+        self,
+        *,
+        insecure: bool | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> RegistryClient:
+        """A client of its own with the same credential store (looked up per host, so sharing it
+        sends nothing anywhere new): for a mirror, or a quick question that must not wait out
+        this client's timeouts and retries."""
+        return RegistryClient(
+            insecure=self.insecure if insecure is None else insecure,
+            credentials=self._credentials,
+            timeout=self.timeout if timeout is None else timeout,
+            retries=self.retries if retries is None else retries,
+            retry_base_delay=self.retry_base_delay,
+            retry_max_delay=self.retry_max_delay,
+            body_timeout=self.body_timeout,
+        )
+
     def __enter__(self) -> RegistryClient:
         return self
 
@@ -361,8 +381,9 @@ class RegistryClient:
         """The manifest's bytes exactly as the registry sent them, checked by fetch_manifest."""
         return self.fetch_manifest(name).raw
 
-    def fetch_manifest(self, name: ModelName) -> Manifest:
-        """The manifest of a name, refused unless it is a model safe to pull.
+    def fetch_manifest(self, name: ModelName, *, reference: str | None = None) -> Manifest:
+        """The manifest of a name (or of `reference`, a digest, in its repository), refused
+        unless it is a model safe to pull.
 
         Never more than MANIFEST_LIMIT bytes are read; the bytes must hash to the digest the
         registry announces, and manifest_policy's checks must pass.
@@ -370,7 +391,7 @@ class RegistryClient:
         response = self.request(
             "GET",
             name,
-            f"{name.repository}/manifests/{name.tag}",
+            f"{name.repository}/manifests/{reference or name.tag}",
             headers={"Accept": MANIFEST_ACCEPT},
             limit=MANIFEST_LIMIT,
             what="manifest",

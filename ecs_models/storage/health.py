@@ -21,9 +21,13 @@ from ecs_models.storage.smoke import smoke_generate, smoke_unavailable_reason
 from ecs_models.store.locking import FileLock
 from ecs_models.store.model_store import InstalledModel, ModelStore
 from ecs_models.store.scan import scan_store
-from ecs_models.store.verify import check_blobs
+from ecs_models.store.verify import VerifyReport, check_blobs
 
 HEALTH_FILE = "health.json"
+# What a saved result checked: `verify` (and the Models tab's Verify) hash every blob;
+# `health` (and the Storage tab) also read each GGUF's structure and the config.
+SCOPE_VERIFY = "verify"
+SCOPE_HEALTH = "health"
 GGUF_LAYER_KINDS = frozenset({"model", "projector", "adapter"})
 
 
@@ -79,10 +83,19 @@ class ModelHealth:
     hashed: bool = True  # False when only sizes were checked
     bytes_hashed: int = 0
     smoke: str | None = None  # "passed" or "failed" when a smoke generation ran, else None
+    scope: str = SCOPE_HEALTH  # SCOPE_VERIFY: blobs only (size and sha256), no GGUF or config
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def checked(self) -> str:
+        """What this check covered, in words: 'sha256 of every blob', 'sizes only'..."""
+        if not self.hashed:
+            return "blob sizes only"
+        if self.scope == SCOPE_VERIFY:
+            return "sha256 of every blob"
+        return "sha256, GGUF and config" + (", smoke generation" if self.smoke else "")
 
     @property
     def repairable(self) -> list[Finding]:
@@ -98,6 +111,7 @@ class ModelHealth:
             "hashed": self.hashed,
             "bytes_hashed": self.bytes_hashed,
             "smoke": self.smoke,
+            "scope": self.scope,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -112,6 +126,7 @@ class ModelHealth:
             hashed=bool(doc.get("hashed", True)),
             bytes_hashed=int(doc.get("bytes_hashed", 0)),
             smoke=doc.get("smoke") if doc.get("smoke") in ("passed", "failed") else None,
+            scope=SCOPE_VERIFY if doc.get("scope") == SCOPE_VERIFY else SCOPE_HEALTH,
         )
 
 
@@ -450,6 +465,39 @@ def save_health(store: ModelStore, results: list[ModelHealth], *, replace_all: b
             )
         )
         os.replace(tmp, target)
+
+
+def health_from_verify(report: VerifyReport, *, checked_at: float | None = None) -> ModelHealth:
+    """A `verify` result as a saved health result: blobs only, so no GGUF or config finding."""
+    model = report.model
+    return ModelHealth(
+        name=str(model.name),
+        display=model.display,
+        digest=model.digest,
+        checked_at=time.time() if checked_at is None else checked_at,
+        findings=[
+            Finding(
+                FindingKind(p.kind), p.detail, digest=p.digest, layer=_layer_kind(model, p.digest)
+            )
+            for p in report.problems
+        ],
+        bytes_hashed=report.bytes_checked,
+        scope=SCOPE_VERIFY,
+    )
+
+
+def record_verify(store: ModelStore, reports: Iterable[VerifyReport]) -> list[ModelHealth]:
+    """Keep each verified model's result as its last health check (what the badges show).
+
+    A store we may not write to (another user's, read-only) still verifies: the results are
+    returned, only not kept.
+    """
+    now = time.time()
+    results = [health_from_verify(report, checked_at=now) for report in reports]
+    if results:
+        with contextlib.suppress(OSError):
+            save_health(store, results, replace_all=False)
+    return results
 
 
 def forget_health(store: ModelStore, names: Iterable[str]) -> None:

@@ -29,6 +29,7 @@ class ModelStorage:
     missing: int  # blobs it needs that are not on disk (or have the wrong size)
     modified: float  # manifest mtime, UNIX time
     last_used: float | None  # recorded by this app; None = never
+    digest: str = ""  # the manifest's: a saved health result holds only for this digest
 
     @property
     def freed_if_removed(self) -> int:
@@ -175,6 +176,7 @@ def storage_report(
                 missing=missing,
                 modified=model.modified.timestamp(),
                 last_used=usage.get(key),
+                digest=model.digest,
             )
         )
         report.logical_total += model.size

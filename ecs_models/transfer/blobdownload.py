@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import mmap
 
     from ecs_models.transfer.pull import PullOptions
+    from ecs_models.transfer.pullsources import PullSources
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class PullContext:
     options: PullOptions
     pool: ConnectionPool
     limiter: RateLimiter | None
+    sources: PullSources | None = None  # the upstream's mirrors, when it has any
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -75,11 +77,12 @@ def fetch_settings(options: PullOptions) -> FetchSettings:
 class BlobDownload:
     """One blob: ranges fetched by adaptive streams into `-partial`, hashed in order."""
 
-    def __init__(self, ctx: PullContext, layer: Layer) -> None:
+    def __init__(self, ctx: PullContext, layer: Layer, *, ranges: BlobRanges | None = None) -> None:
+        """`ranges` reads the blob elsewhere than the pull's registry (a mirror)."""
         self.ctx = ctx
         self.layer = layer
         self.partial = ctx.store.partial_path(layer.digest)
-        self.ranges = BlobRanges(ctx.registry, ctx.pool, ctx.name, layer.digest)
+        self.ranges = ranges or BlobRanges(ctx.registry, ctx.pool, ctx.name, layer.digest)
 
     def run(self) -> None:
         ctx = self.ctx

@@ -41,6 +41,7 @@ class ProgressEvent:
     eta_seconds: float | None = None
     error: str | None = None
     freed_bytes: int | None = None  # "removing unused layers": what deleting them freed
+    source: str | None = None  # where the bytes come from when mirrors are configured
 
     def to_json_dict(self) -> dict[str, Any]:
         if self.error is not None:
@@ -58,6 +59,8 @@ class ProgressEvent:
             out["eta_seconds"] = round(self.eta_seconds, 1)
         if self.freed_bytes is not None:
             out["freed_bytes"] = self.freed_bytes
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
 
@@ -83,10 +86,16 @@ class PullSnapshot:
     eta_seconds: float | None
     error: str | None
     freed_bytes: int = 0  # the replaced version's unused blobs, deleted after a re-pull
+    source: str | None = None  # the mirror (or upstream) the current blob comes from
 
     @property
     def fraction(self) -> float:
         return min(1.0, self.completed / self.total) if self.total > 0 else 0.0
+
+    @property
+    def source_note(self) -> str:
+        """'from cache.lan:5000' while mirrors are in play, else '' (a row appends it)."""
+        return f"from {self.source}" if self.source else ""
 
 
 # Speed is averaged over the last half of the pull so far, within these bounds: steady once a
@@ -124,6 +133,7 @@ class PullProgress:
     _transferred: int = 0
     _error: str | None = None
     _freed_bytes: int = 0
+    _source: str | None = None
     _version: int = 0
 
     # -- writer side -------------------------------------------------------------------
@@ -178,6 +188,7 @@ class PullProgress:
                         completed=layer.completed,
                         bytes_per_second=snap.bytes_per_second,
                         eta_seconds=snap.eta_seconds,
+                        source=snap.source,
                     )
                 )
                 return
@@ -189,6 +200,15 @@ class PullProgress:
             self._freed_bytes = freed_bytes
             self._version += 1
         self._emit(ProgressEvent(status=status, freed_bytes=freed_bytes))
+
+    def set_source(self, source: str | None, status: str | None = None) -> None:
+        """Where the next bytes come from (a mirror's label, or the upstream's host once it
+        falls back); `status` is a line saying why it changed."""
+        with self._lock:
+            self._source = source
+            self._version += 1
+        if status is not None:
+            self._emit(ProgressEvent(status=status, source=source))
 
     def fail(self, message: str) -> None:
         with self._lock:
@@ -244,6 +264,7 @@ class PullProgress:
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
             freed = self._freed_bytes
+            source = self._source
         total = sum(x.total for x in layers)
         completed = sum(x.completed for x in layers)
         eta = (total - completed) / rate if rate > 0 else None
@@ -258,6 +279,7 @@ class PullProgress:
             eta_seconds=eta,
             error=error,
             freed_bytes=freed,
+            source=source,
         )
 
     def _sample_locked(self, now: float) -> None:

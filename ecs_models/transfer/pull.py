@@ -18,6 +18,7 @@ from ecs_models.manifest import Layer, Manifest, unique_layers
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.client import RegistryClient
+from ecs_models.registry.mirrors import MirrorTable
 from ecs_models.store.model_store import InstalledModel, ModelStore
 from ecs_models.store.unused_layers import (
     REMOVING_STATUS,
@@ -31,6 +32,7 @@ from ecs_models.transfer.partial import (
     remove_partial,
 )
 from ecs_models.transfer.progress import PullProgress, PullState
+from ecs_models.transfer.pullsources import PullSources
 from ecs_models.transfer.ratelimit import RateLimiter
 from ecs_models.transfer.streamcount import DEFAULT_STREAMS
 
@@ -57,6 +59,10 @@ class PullOptions:
     max_stalls: int = 10  # restarts without spending a retry, per part
     disk_margin_bytes: int = 64 * 1000 * 1000
     limiter: RateLimiter | None = field(default=None, repr=False)  # share one across pulls
+    # Mirrors per upstream host; None reads mirrors.json and ECS_MODELS_MIRRORS at pull time,
+    # an empty table skips them (`pull --no-mirror`).
+    mirrors: MirrorTable | None = None
+    mirror_timeout: float = 3.0  # seconds a mirror (and the upstream's digest) may take to answer
 
     def rate_limiter(self) -> RateLimiter | None:
         """`max_rate` for this pull, within the shared `limiter` when there is one."""
@@ -129,6 +135,7 @@ def _run(
     own_registry = registry is None
     client = registry if registry is not None else RegistryClient(insecure=opts.insecure)
     pool = ConnectionPool(timeout=opts.stall_timeout, verify_tls=not client.insecure)
+    sources: PullSources | None = None
     try:
         with progress.reporting(f"Pull of {label} failed"):
             parsed = (
@@ -136,11 +143,14 @@ def _run(
                 if isinstance(name, ModelName)
                 else parse_model_name(name, default_host=opts.default_host)
             )
+            sources = PullSources.for_pull(parsed, client, opts)
             ctx = PullContext(
-                parsed, store, client, progress, cancel, opts, pool, opts.rate_limiter()
+                parsed, store, client, progress, cancel, opts, pool, opts.rate_limiter(), sources
             )
             return work(ctx)
     finally:
+        if sources is not None:
+            sources.close()
         pool.close()
         if own_registry:
             client.close()
@@ -153,7 +163,10 @@ def _pull(ctx: PullContext) -> InstalledModel:
     # As Ollama's PullHandler: each part of the name takes the case already on disk, so the
     # registry is asked for the installed spelling and the new manifest replaces that one.
     ctx.name = ctx.store.existing_name(ctx.name)
-    raw = ctx.registry.get_manifest(ctx.name)
+    if ctx.sources is not None:
+        raw = ctx.sources.manifest(ctx)
+    else:
+        raw = ctx.registry.get_manifest(ctx.name)
     manifest = Manifest.parse(raw)
     blobs = manifest.unique_blobs
     progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
@@ -200,6 +213,8 @@ def _check_disk_space(ctx: PullContext, blobs: list[Layer]) -> None:
 def _fetch_blob(ctx: PullContext, layer: Layer) -> None:
     progress = ctx.progress
     if ctx.store.has_blob(layer):
+        if ctx.sources is not None:
+            progress.set_source(None)  # already here: it came from nowhere this time
         progress.layer_started(layer.digest, layer.size)
         return
     # One download per blob across threads and processes: a second pull waits here, then
@@ -211,7 +226,8 @@ def _fetch_blob(ctx: PullContext, layer: Layer) -> None:
             progress.layer_started(layer.digest, layer.size)
             return
         try:
-            BlobDownload(ctx, layer).run()
+            if ctx.sources is None or not ctx.sources.fetch_blob(ctx, layer):
+                BlobDownload(ctx, layer).run()
         except DigestMismatchError as exc:
             # Bad bytes are never kept: start over once from the registry, then give up.
             _log.info("%s; downloading it again", exc)

@@ -58,7 +58,16 @@ def _kill_leftover_servers() -> None:
 class RegistryServer:
     """`docker-registry serve` with its own config, storage tree and port; restartable in place."""
 
-    def __init__(self, *, workdir: str | os.PathLike[str] | None = None, port: int | None = None):
+    def __init__(
+        self,
+        *,
+        workdir: str | os.PathLike[str] | None = None,
+        port: int | None = None,
+        proxy_remote: str | None = None,
+    ):
+        """`proxy_remote` (a registry URL) makes this a pull-through cache of that registry:
+        docker-registry's `proxy: remoteurl:` mode, storing what it serves."""
+        self._proxy_remote = proxy_remote
         self._binary = find_registry_binary()
         self._owns_workdir = workdir is None
         self._workdir = Path(
@@ -234,6 +243,7 @@ class RegistryServer:
             f"  addr: 127.0.0.1:{self._port}\n"
             "  headers:\n"
             "    X-Content-Type-Options: [nosniff]\n"
+            + (f"proxy:\n  remoteurl: {self._proxy_remote}\n" if self._proxy_remote else "")
         )
 
     def _wait_ready(self) -> None:

@@ -9,6 +9,7 @@ from ecs_models.components.remote_state import RemoteState
 from ecs_models.errors import EcsModelsError
 from ecs_models.runtime.hosts import HostList, hosts_file
 from ecs_models.systems.remote import HostsSystem, RemoteTransferSystem
+from ecs_models.systems.remote_mirrors import MirrorsSystem
 from ecs_models.systems.remote_ui import RemoteUISystem
 from ecs_models.ui.remote.view import RemoteView
 
@@ -34,7 +35,9 @@ def build(context: AreaContext) -> Area:
         systems=[
             (sets.INSTALLATION, RemoteTransferSystem(context.resources)),
             (sets.LIFECYCLE, HostsSystem(context.resources)),
+            (sets.LIFECYCLE, MirrorsSystem(context.resources)),
             (sets.UI, RemoteUISystem(context.resources, view)),
         ],
-        on_show=[state.request_survey],
+        # The mirrors are read again on each show: `mirrors add` may have changed the file.
+        on_show=[state.request_survey, state.reload_mirrors],
     )

@@ -11,7 +11,7 @@ from ecs_models.ui.core.layout import MARGIN, ROW
 LINE = 24
 MIN_WIDTH = 520
 MIN_HEIGHT = 380
-DETAIL_LINES = 12  # 9 facts, the capability tags, Fit, Measured
+DETAIL_LINES = 13  # 9 facts, Health, the capability tags, Fit, Measured
 CONFIRM_MIN_WIDTH = 260
 STREAMS_WIDTH = 112  # "16 streams" and the drop-down arrow
 

@@ -197,9 +197,12 @@ class ModelManagerView(View):
         if texts == self._items and wanted == self._shown_selection:
             return False
         if texts != self._items:
+            same_rows = [self._item_names.get(t) for t in self._items] == [n for _, n in items]
             self._item_names = {text: name for text, name in items}
             self._items = texts
-            self.models_list.set_item_list(list(texts))
+            # Only a row's text changed (a health badge): keep the scroll (a rebuild resets it).
+            if not (same_rows and self.models_list.retext(list(texts))):
+                self.models_list.set_item_list(list(texts))
         self.models_list.set_selected_texts(
             {text for text, name in self._item_names.items() if name in wanted}
         )

@@ -13,6 +13,12 @@ GAUGE_HEIGHT = 52
 GAUGE_TITLES = ("CPU", "RAM", "Swap", "Disk", "Network in", "GPU")
 MIN_WIDTH = 640
 MIN_HEIGHT = 420
+TABLE_ROW = 24  # one line of the benchmark table
+
+
+def table_height(rows: int) -> int:
+    """The benchmark table's header, rows (at least the one saying there are none), legend."""
+    return (max(1, rows) + 2) * TABLE_ROW + 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +34,16 @@ class PerformanceLayout:
     load: pygame.Rect
     unload: pygame.Rect
     runtime: pygame.Rect
-    latest: pygame.Rect
-    chart: pygame.Rect
+    table: pygame.Rect  # every model's last benchmark
+    latest: pygame.Rect  # the history's title: how many measurements, the newest
+    history: pygame.Rect  # the selected model's measurements over time
     cache: pygame.Rect
     notice: pygame.Rect
 
 
-def compute_layout(width: int, height: int) -> PerformanceLayout:
+def compute_layout(width: int, height: int, table_rows: int = 0) -> PerformanceLayout:
+    """`table_rows`: how many models the benchmark table lists (it takes what they need, up
+    to about half of the room under the buttons; the history chart takes the rest)."""
     w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
     inner = w - 2 * MARGIN
     y = MARGIN
@@ -63,8 +72,11 @@ def compute_layout(width: int, height: int) -> PerformanceLayout:
     load = pygame.Rect(benchmark.right + 6, buttons_y, 80, 28)
     unload = pygame.Rect(load.right + 6, buttons_y, 80, 28)
     runtime = pygame.Rect(x, buttons_y + 32, right_w, LINE)
-    latest = pygame.Rect(x, runtime.bottom + 2, right_w, LINE)
-    chart = pygame.Rect(x, latest.bottom + 4, right_w, max(40, bottom - latest.bottom - 4))
+    room = bottom - runtime.bottom - 4
+    table_h = min(table_height(table_rows), max(table_height(1), room * 9 // 20))
+    table = pygame.Rect(x, runtime.bottom + 4, right_w, table_h)
+    latest = pygame.Rect(x, table.bottom + 4, right_w, LINE)
+    history = pygame.Rect(x, latest.bottom + 2, right_w, max(40, bottom - latest.bottom - 2))
     return PerformanceLayout(
         system_label=system_label,
         gauges=gauges,
@@ -77,8 +89,9 @@ def compute_layout(width: int, height: int) -> PerformanceLayout:
         load=load,
         unload=unload,
         runtime=runtime,
+        table=table,
         latest=latest,
-        chart=chart,
+        history=history,
         cache=cache,
         notice=notice,
     )

@@ -11,8 +11,9 @@ from pygame_gui.core import ObjectID
 from ecs_models.ui.core.claim import claim_event
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
-from ecs_models.ui.performance.chart import Series, StatsChart
+from ecs_models.ui.performance.bench_table import BenchmarkTable, BenchRow
 from ecs_models.ui.performance.gauge import Gauge
+from ecs_models.ui.performance.history_chart import NONE_YET, SELECT, HistoryChart, HistorySeries
 from ecs_models.ui.performance.intents import (
     BenchmarkPressed,
     LoadPressed,
@@ -80,8 +81,9 @@ class PerformanceView(View):
             relative_rect=lay.unload, text="Unload", manager=manager, container=box
         )
         self.runtime_label = label(lay.runtime, "", "#ecsm_status")
+        self.table = BenchmarkTable(lay.table, manager=manager, container=box)
         self.latest_label = label(lay.latest)
-        self.chart = StatsChart(lay.chart, manager=manager, container=box)
+        self.history = HistoryChart(lay.history, manager=manager, container=box)
         self.cache_label = label(lay.cache, "", "#ecsm_status")
         self.notice_label = label(lay.notice, "", "#ecsm_notice_info")
         self._texts: dict[int, str] = {}
@@ -93,6 +95,11 @@ class PerformanceView(View):
     def handle_event(self, event: pygame.event.Event) -> bool:
         handled, element = claim_event(self, event)
         if element is None:
+            if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.visible:
+                # A row of the benchmark table picks its model, as the list does.
+                picked = self.table.row_at(event.pos)
+                if picked is not None:
+                    self.intents.append(ModelPicked(picked))
             return handled
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             if element is self.benchmark_button:
@@ -125,6 +132,17 @@ class PerformanceView(View):
         label.set_text(text)
         return True
 
+    @staticmethod
+    def fitting(label: pygame_gui.elements.UILabel, texts: Sequence[str]) -> str:
+        """The first of `texts` (longest wording first) that fits the label's width, else the
+        last (pygame_gui cuts a label's text at its edge)."""
+        font = label.font
+        room = label.rect.width - 8  # the label's own padding
+        for text in texts:
+            if font is None or font.get_rect(text).width <= room:
+                return text
+        return texts[-1]
+
     def show_models(self, items: Sequence[tuple[str, str]], selected: str | None) -> None:
         """(text, model name) rows; rebuilt only when they change (about 15 ms for 50 rows)."""
         wanted = tuple(items)
@@ -143,13 +161,26 @@ class PerformanceView(View):
     def show_notice(self, text: str, *, error: bool) -> None:
         self._notice = show_notice_text(self.notice_label, self._notice, text, error)
 
-    def show_series(self, series: tuple[Series, ...]) -> None:
-        self.chart.show_series(series)
+    def show_history(self, series: tuple[HistorySeries, ...] | None) -> None:
+        """The selected model's measurements; None when no model is selected."""
+        if series is None:
+            self.history.show_series((), SELECT)
+        else:
+            self.history.show_series(series, NONE_YET)
+
+    def show_table(self, rows: tuple[BenchRow, ...], selected: str | None) -> None:
+        """Every model's last benchmark; the table grows (and the history shrinks) with rows."""
+        if len(rows) != len(self.table.rows):
+            self.layout = compute_layout(*self.get_container().get_rect().size, len(rows))
+            self.table.rows = rows  # placed at its new size below, then drawn once here
+            self._apply_layout(self.layout)
+        self.table.show_rows(rows, selected)
 
     # -- geometry and life -------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
         self.move_to(rect)
-        self.layout = compute_layout(*self.get_container().get_rect().size)
+        size = self.get_container().get_rect().size
+        self.layout = compute_layout(*size, len(self.table.rows))
         self._apply_layout(self.layout)
 
     def _apply_layout(self, lay: PerformanceLayout) -> None:
@@ -171,7 +202,8 @@ class PerformanceView(View):
         place(placed)
         for gauge, rect in zip(self.gauges.values(), lay.gauges, strict=True):
             gauge.place(rect)
-        self.chart.place(lay.chart)
+        self.table.place(lay.table)
+        self.history.place(lay.history)
 
     def kill(self) -> None:
         if self.on_close is not None:

@@ -58,6 +58,23 @@ class HostDeletePressed:
     model: str
 
 
+@dataclass(frozen=True, slots=True)
+class MirrorAddPressed:
+    text: str  # "UPSTREAM=URL", or a URL for the default registry
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRemovePressed:
+    """Remove on the registry mirrors: the (upstream, URL) picked in their list, if any."""
+
+    picked: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorsTestPressed:
+    pass
+
+
 RemoteIntent = (
     PushPressed
     | MirrorPressed
@@ -68,4 +85,7 @@ RemoteIntent = (
     | HostRemovalAnswered
     | HostPullPressed
     | HostDeletePressed
+    | MirrorAddPressed
+    | MirrorRemovePressed
+    | MirrorsTestPressed
 )

@@ -16,7 +16,9 @@ CARD_HEIGHT = 3 * CARD_LINE + 8
 CARD_BUTTON = 76
 TRANSFER_ROWS = 3
 MIN_WIDTH = 640
-MIN_HEIGHT = 460
+MIN_HEIGHT = 500  # room for the registry mirrors above the push list
+MIRRORS_LIST_MAX = 76  # three rows of the mirrors list
+MIRRORS_LIST_MIN = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,37 @@ class HostCardLayout:
     installed: pygame.Rect
     loaded: pygame.Rect
     remove: pygame.Rect
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorsLayout:
+    """The registry mirrors: a title with Remove and Test, their list, an entry with Add."""
+
+    title: pygame.Rect
+    remove: pygame.Rect
+    test: pygame.Rect
+    rows: pygame.Rect
+    entry: pygame.Rect
+    add: pygame.Rect
+
+    @property
+    def bottom(self) -> int:
+        return self.entry.bottom
+
+
+def compute_mirrors_layout(x: int, y: int, width: int, list_height: int) -> MirrorsLayout:
+    # Narrower buttons than elsewhere, so the title still fits in the narrowest window.
+    buttons_x = x + width - 2 * CARD_BUTTON - 8
+    rows = pygame.Rect(x, y + ROW + 4, width, list_height)
+    entry_y = rows.bottom + 4
+    return MirrorsLayout(
+        title=pygame.Rect(x, y, buttons_x - 8 - x, ROW),
+        remove=pygame.Rect(buttons_x, y, CARD_BUTTON, ROW),
+        test=pygame.Rect(buttons_x + CARD_BUTTON + 8, y, CARD_BUTTON, ROW),
+        rows=rows,
+        entry=pygame.Rect(x, entry_y, width - BUTTON - 8, ROW),
+        add=pygame.Rect(x + width - BUTTON, entry_y, BUTTON, ROW),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +87,7 @@ class RemoteLayout:
     host_delete: pygame.Rect
     transfer_rows: tuple[pygame.Rect, ...]
     result: pygame.Rect
+    mirrors: MirrorsLayout
 
 
 def compute_remote_layout(width: int, height: int) -> RemoteLayout:
@@ -76,7 +110,12 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     push_y = mirror_label.y - 8 - ROW
     dest_y = push_y - 4 - ROW
     dest_label = pygame.Rect(MARGIN, dest_y - LINE, left_w, LINE)
-    push_title = pygame.Rect(MARGIN, MARGIN, left_w, LINE)
+    # The registry mirrors at the top; their list gives up rows before the push list does.
+    fixed = MARGIN + 2 * ROW + 8 + 8 + LINE + 2
+    spare = dest_label.y - 6 - fixed - 60
+    list_h = max(MIRRORS_LIST_MIN, min(MIRRORS_LIST_MAX, spare))
+    mirrors = compute_mirrors_layout(MARGIN, MARGIN, left_w, list_h)
+    push_title = pygame.Rect(MARGIN, mirrors.bottom + 8, left_w, LINE)
     list_top = push_title.bottom + 2
     models_list = pygame.Rect(MARGIN, list_top, left_w, max(60, dest_label.y - 6 - list_top))
 
@@ -123,4 +162,5 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
         host_delete=pygame.Rect(right_x + right_w - BUTTON, model_y, BUTTON, ROW),
         transfer_rows=transfer_rows,
         result=result,
+        mirrors=mirrors,
     )

@@ -18,6 +18,7 @@ from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.remote import intents as ri
 from ecs_models.ui.remote.hosts import HostCard, host_lines
 from ecs_models.ui.remote.layout import compute_remote_layout
+from ecs_models.ui.remote.mirrors import MirrorsSection
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 from ecs_models.ui.widgets.task_row import TaskRow, TaskRowView, sync_task_rows
@@ -59,6 +60,7 @@ class RemoteView(View):
                 relative_rect=rect, manager=manager, container=box, placeholder_text=hint
             )
 
+        self.mirrors = MirrorsSection(manager, box, lay.mirrors)
         self.push_title = label(lay.push_title, "Push an installed model to a registry")
         self.models_list = pygame_gui.elements.UISelectionList(
             relative_rect=lay.models_list,
@@ -141,9 +143,13 @@ class RemoteView(View):
         elif event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION:
             if element is self.models_list:
                 self.selected_model = self._item_names.get(event.text)
+            elif element is self.mirrors.rows_list:
+                self.mirrors.pick(event.text)
         elif event.type == pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION:
             if element is self.models_list:
                 self.selected_model = None
+            elif element is self.mirrors.rows_list:
+                self.mirrors.pick(None)
         elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED:
             self._menu_changed(element, event.text)
         return True
@@ -163,6 +169,12 @@ class RemoteView(View):
             self.intents.append(ri.HostPullPressed(self.selected_host, host_model))
         elif element is self.host_delete_button:
             self.intents.append(ri.HostDeletePressed(self.selected_host, host_model))
+        elif element is self.mirrors.add_button:
+            self.intents.append(ri.MirrorAddPressed(self.mirrors.entry.get_text()))
+        elif element is self.mirrors.remove_button:
+            self.intents.append(ri.MirrorRemovePressed(self.mirrors.picked))
+        elif element is self.mirrors.test_button:
+            self.intents.append(ri.MirrorsTestPressed())
         else:
             for card in self.cards:
                 if element is card.remove_button and card.url:
@@ -178,6 +190,7 @@ class RemoteView(View):
             id(self.mirror_entry): self.mirror_button,
             id(self.address_entry): self.add_host_button,
             id(self.host_model_entry): self.host_pull_button,
+            id(self.mirrors.entry): self.mirrors.add_button,
         }.get(id(element))
         if target is not None:
             self._button_pressed(target)
@@ -198,6 +211,9 @@ class RemoteView(View):
     def clear_address(self) -> None:
         self.address_entry.set_text("")
 
+    def clear_mirror_entry(self) -> None:
+        self.mirrors.entry.set_text("")
+
     # -- output ----------------------------------------------------------------------------
     def show_models(self, items: Sequence[tuple[str, str]]) -> bool:
         """(text, model name) rows of installed models; True when the list was rebuilt."""
@@ -216,6 +232,10 @@ class RemoteView(View):
                 if button is not None:
                     button.select()
         return True
+
+    def show_mirrors(self, rows: Sequence[tuple[str, tuple[str, str] | None]]) -> None:
+        """(text, (upstream, URL)) per registry mirror; see ui.remote.mirrors.mirror_rows."""
+        self.mirrors.show(rows)
 
     def show_recent(self, recent: Sequence[str]) -> None:
         if tuple(recent) == self._recent:
@@ -302,6 +322,7 @@ class RemoteView(View):
             (self.result_label, lay.result),
         )
         place(placed)
+        self.mirrors.place(lay.mirrors)
         # Fewer cards may fit now: the next show_hosts drops or adds them.
         self._host_views = ()
         while len(self.cards) > len(lay.cards):

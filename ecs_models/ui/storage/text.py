@@ -10,10 +10,11 @@ from ecs_models.formatting import human_bytes, human_rate
 from ecs_models.names import parse_model_name
 from ecs_models.storage.archive import ExportResult, ImportResult
 from ecs_models.storage.disk import DiskLevel, DiskStatus
-from ecs_models.storage.health import Finding, HealthReport, ModelHealth
+from ecs_models.storage.health import HealthReport, ModelHealth
 from ecs_models.storage.repair import RepairResult
 from ecs_models.storage.report import ModelStorage, StorageReport
 from ecs_models.store.cleanup import CleanupItem, CleanupKind, CleanupPlan
+from ecs_models.ui.core.health_badge import finding_text, health_badge
 
 _KIND_WORDS = {
     CleanupKind.ORPHAN_BLOB: "orphaned blob",
@@ -29,14 +30,6 @@ _KIND_PLURALS = {
     CleanupKind.STALE_TEMP: "leftover temporary files",
     CleanupKind.UNREADABLE_MANIFEST: "unreadable manifests",
 }
-_FINDING_WORDS = {
-    "missing": "is missing",
-    "size": "has the wrong size",
-    "digest": "does not match its digest",
-    "gguf": "is not a valid GGUF",
-    "config": "disagrees with the model",
-    "manifest": "cannot be read",
-}
 
 
 def plural(count: int, word: str) -> str:
@@ -47,24 +40,18 @@ def clock(when: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
 
 
-def health_tag(health: ModelHealth | None, digest: str | None = None) -> str:
-    """The short health word of a report row."""
-    if health is None or (digest is not None and health.digest not in (None, digest)):
-        return "not verified"
-    stamp = time.strftime("%H:%M", time.localtime(health.checked_at))
-    return f"OK {stamp}" if health.ok else f"DAMAGED {stamp}"
-
-
-def report_row(model: ModelStorage, health: ModelHealth | None) -> str:
+def report_row(model: ModelStorage, health: ModelHealth | None, now: float) -> str:
+    """`health`: the model's last check if it still holds (None: not verified). The badge
+    comes right after the size, where a narrow window does not cut it off."""
     parts = [
         model.display,
         human_bytes(model.logical),
+        health_badge(health, now),
         f"frees {human_bytes(model.freed_if_removed)}",
         f"shared {human_bytes(model.shared)}",
-        health_tag(health, None),
     ]
     if model.missing:
-        parts.insert(4, f"missing {human_bytes(model.missing)}")
+        parts.append(f"missing {human_bytes(model.missing)}")
     return "   ".join(parts)
 
 
@@ -144,12 +131,6 @@ def cleanup_total(plan: CleanupPlan) -> str:
     return text
 
 
-def finding_text(finding: Finding) -> str:
-    blob = (finding.digest or "").removeprefix("sha256:")[:12]
-    what = f"{finding.layer or 'blob'} blob {blob}" if blob else "the manifest"
-    return f"{what} {_FINDING_WORDS.get(finding.kind.value, 'has a problem')}"
-
-
 def health_lines(health: ModelHealth | None, display: str | None) -> list[str]:
     """Two lines about the focused model's last check."""
     if display is None:
@@ -157,14 +138,14 @@ def health_lines(health: ModelHealth | None, display: str | None) -> list[str]:
     if health is None:
         return [f"{display}: not verified yet.", ""]
     when = clock(health.checked_at)
-    depth = "sha256 and GGUF checked" if health.hashed else "sizes checked"
+    depth = health.checked()
     if health.ok:
         return [f"{display}: healthy, checked {when} ({depth}).", ""]
     first = health.findings[0]
     more = len(health.findings) - 1
     second = finding_text(first) + (f", and {plural(more, 'more problem')}" if more else "")
     fix = "Repair can fix it" if health.repairable else "Repair cannot fix it"
-    return [f"{display}: DAMAGED, checked {when}; {fix}.", second[:1].upper() + second[1:] + "."]
+    return [f"{display}: failed, checked {when}; {fix}.", second[:1].upper() + second[1:] + "."]
 
 
 def verify_notice(report: HealthReport) -> tuple[str, bool]:

@@ -202,8 +202,11 @@ class StorageView(View):
             return
         if self._shown.get("row_texts") != texts:
             self._shown["row_texts"] = texts
+            same_rows = list(self._row_names.values()) == [name for _, name in rows]
             self._row_names = dict(rows)
-            self.report_list.set_item_list(list(texts))
+            # Only a badge changed: keep the scroll position (a rebuild resets it).
+            if not (same_rows and self.report_list.retext(list(texts))):
+                self.report_list.set_item_list(list(texts))
         self.report_list.set_selected_texts(
             {text for text, name in self._row_names.items() if name in wanted}
         )

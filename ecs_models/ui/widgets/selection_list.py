@@ -141,5 +141,23 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
                 if button is not None:
                     (button.select if selected else button.unselect)()
 
+    def retext(self, texts: list[str]) -> bool:
+        """Change the rows' texts in place, keeping scroll and selection (a badge's age moved
+        on); False, changing nothing, when the row count differs: then set_item_list."""
+        if len(texts) != len(self.item_list):
+            return False
+        for item, text in zip(self.item_list, texts, strict=True):
+            if item["text"] == text:
+                continue
+            if self._anchor == item["text"]:
+                self._anchor = text
+            item["text"] = text
+            button = item["button_element"]
+            if button is not None:  # rows scrolled out of view get their button from `text`
+                button.set_text(text)
+        raw: list[str | tuple[str, str]] = list(texts)
+        self._raw_item_list = raw  # what a rebuild (a resize, a theme change) shows
+        return True
+
     def selected_count(self) -> int:
         return sum(1 for item in self.item_list if item["selected"])
