@@ -46,6 +46,31 @@ class ModelInstallationTask:
     queue_position: int = 0
     started_at: float | None = None
     finished_at: float | None = None
+    # What the person typed, put back into the empty entry if the pull fails.
+    typed: str = ""
+    # Found unfinished on disk at start-up, rather than started in this session.
+    from_disk: bool = False
+    # The pull's blobs: what Discard deletes the partial downloads of.
+    digests: tuple[str, ...] = ()
+
+    @property
+    def name_known(self) -> bool:
+        """False for a partial blob no record or installed model names: it can only go."""
+        return bool(self.model_name)
+
+    def restart(self) -> None:
+        """Resume or retry in place: the same row pulls again (resuming from its partial)."""
+        self.progress = PullProgress(self.progress.model)
+        self.cancel = threading.Event()
+        self.future = None
+        self.state = PullState.QUEUED
+        self.snapshot = None
+        self.seen_version = -1
+        self.error = None
+        self.queue_position = 0
+        self.started_at = None
+        self.finished_at = None
+        self.from_disk = False
 
     @property
     def fraction(self) -> float:
@@ -66,10 +91,3 @@ class ModelInstallationTask:
     @property
     def eta_seconds(self) -> float | None:
         return self.snapshot.eta_seconds if self.snapshot is not None else None
-
-
-@dataclass(slots=True)
-class InstallCancelRequest:
-    """Cancel a queued or running task (or dismiss a finished one) by its entity id."""
-
-    task_entity: int

@@ -14,6 +14,7 @@ from ecs_models.app.workers import WorkerPools
 from ecs_models.catalog import Catalog
 from ecs_models.catalog.updates import UNKNOWN, UpdateStatus
 from ecs_models.components.discover import (
+    OLLAMA_SOURCE,
     CatalogLoad,
     CatalogLoadRequest,
     DiscoverData,
@@ -29,7 +30,9 @@ from ecs_models.components.discover import (
     UpdateCheckRequest,
 )
 from ecs_models.components.installation import ModelInstallationTask
+from ecs_models.components.reachability import RegistryReachability
 from ecs_models.errors import EcsModelsError
+from ecs_models.explain import connection_problem, explain
 from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
 from ecs_models.store.model_store import ModelStore
@@ -81,6 +84,7 @@ class DiscoverWorkSystem(System):
         self.settings = resources.get(ManagerSettings)
         self.store = resources.get(ModelStore)
         self.pools = resources.get(WorkerPools)
+        self.reachability = resources.try_get(RegistryReachability)
 
     def process(self, dt: float) -> None:
         while self.inbox:
@@ -188,14 +192,14 @@ class DiscoverWorkSystem(System):
 
     def _failed(self, job: DiscoverJob, error: BaseException) -> None:
         data = self.data
-        detail = (
-            str(error).rstrip(".")
-            if isinstance(error, EcsModelsError)
-            else f"{error.__class__.__name__}: {error}"
-        )
+        detail = explain(error).rstrip(".")
         if job.kind in (JobKind.CATALOG, JobKind.QUICK_CATALOG):
             data.catalog_loading = False
             data.catalog_error = f"Could not load the catalog of {job.key}: {detail}."
+            # A registry that cannot be reached: Install from it would fail too.
+            offline = job.key != OLLAMA_SOURCE and connection_problem(error) is not None
+            if self.reachability is not None and offline:
+                self.reachability.mark_offline(job.key, explain(error, host=job.key))
             post_error(data.catalog_error)
         elif job.kind is JobKind.TAGS:
             if data.tags_loading == job.key:
@@ -224,6 +228,8 @@ class DiscoverWorkSystem(System):
         data.catalog = load
         data.catalog_source = source
         result = load.result
+        if result.origin == "live" and self.reachability is not None:
+            self.reachability.mark_online(source)
         if kind is JobKind.QUICK_CATALOG:
             if result.origin == "snapshot" or result.age_seconds() >= self.catalog.max_age:
                 # Saved data is on screen; ask the network now, in the background.

@@ -23,6 +23,7 @@ from ecs_models.components.discover import (
 )
 from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
 from ecs_models.components.notice import Notice, NoticeLevel
+from ecs_models.components.reachability import RegistryReachability
 from ecs_models.formatting import human_bytes
 from ecs_models.names import parse_model_name
 from ecs_models.systems.discover_fit import header_failed_lines, header_fit_lines
@@ -60,6 +61,10 @@ class DiscoverUISystem(System):
         self._inventory_seen = -1
         self._status_key: tuple[object, ...] = ()
         self._fit_asked: str | None = None
+        self.reachability = resources.try_get(RegistryReachability)
+
+    def _offline(self, host: str) -> str | None:
+        return self.reachability.offline(host) if self.reachability is not None else None
 
     def process(self, dt: float) -> None:
         for intent in self.view.drain_intents():
@@ -67,7 +72,8 @@ class DiscoverUISystem(System):
         if not self.view.visible:
             return
         self._follow_inventory()
-        key = (self.panel.version, self.data.version, self.view.layout)
+        offline = self.reachability.offline_hosts() if self.reachability is not None else ()
+        key = (self.panel.version, self.data.version, self.view.layout, offline)
         if key != self._shown:
             self._shown = key
             self._sync()
@@ -339,7 +345,14 @@ class DiscoverUISystem(System):
             )
         tag_rows = [(text.tag_row(r, width), r.name) for r in (tags.rows if tags else ())]
         view.tags.show(tag_rows, tag)
-        display = parse_model_name(row.reference).display if row else f"{entry.name}:{tag}"
+        name = parse_model_name(row.reference) if row else None
+        display = name.display if name is not None else f"{entry.name}:{tag}"
+        offline = self._offline(name.host) if name is not None else None
+        if offline is not None:
+            # Not offered while the app already knows it would fail; the tags line says why.
+            view.show_install("Registry offline", False)
+            view.show_tags_label(text.clip(offline, width))
+            return
         view.show_install("Install " + text.clip_middle(display, width - 8), True)
 
     def _sync_update_details(self) -> None:

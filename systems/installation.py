@@ -20,7 +20,9 @@ from ecs_models.components.installation import (
     ModelInstallRequest,
 )
 from ecs_models.components.model import InstalledModelEntry
-from ecs_models.errors import EcsModelsError, InvalidNameError, PullCancelledError
+from ecs_models.components.reachability import RegistryReachability
+from ecs_models.errors import InvalidNameError, PullCancelledError
+from ecs_models.explain import connection_problem, explain
 from ecs_models.formatting import human_bytes, human_rate
 from ecs_models.names import ModelName, parse_model_name
 from ecs_models.runtime.perfstats import PerformanceRecord
@@ -73,6 +75,7 @@ class InstallationSystem(System):
         self.pools = resources.get(WorkerPools)
         self.inventory = resources.get(InventoryState)
         self.perf_log = PerformanceLog.of(resources)
+        self.reachability = resources.try_get(RegistryReachability)
         cap = self.config.resource_limits.bandwidth_cap
         # One limiter shared by every pull, so the cap holds for the sum, however many run.
         self.shared_limiter = RateLimiter(cap) if cap else None
@@ -95,19 +98,45 @@ class InstallationSystem(System):
                 post_notice(f"{name.display} is already being installed.")
                 esper.delete_entity(ent)
                 continue
+            stopped = self._stopped_row(name)
+            if stopped is not None:
+                # Its row resumes from the partial, rather than a second row for the same name.
+                stopped.restart()
+                stopped.insecure = request.insecure or self.settings.insecure
+                stopped.max_rate = request.max_rate
+                stopped.typed = request.model_name
+                esper.delete_entity(ent)
+                continue
             task = ModelInstallationTask(
                 model_name=str(name),
                 progress=PullProgress(name.display),
                 insecure=request.insecure or self.settings.insecure,
                 max_rate=request.max_rate,
+                typed=request.model_name,
             )
             esper.add_component(ent, task)
 
     def _already_active(self, name: ModelName) -> bool:
         for _, task in esper.get_component(ModelInstallationTask):
-            if not task.state.finished and parse_model_name(task.model_name).matches(name):
+            if (
+                not task.state.finished
+                and task.name_known
+                and parse_model_name(task.model_name).matches(name)
+            ):
                 return True
         return False
+
+    @staticmethod
+    def _stopped_row(name: ModelName) -> ModelInstallationTask | None:
+        """A paused or failed download of `name` still listed."""
+        for _, task in esper.get_component(ModelInstallationTask):
+            if (
+                task.state in (PullState.CANCELLED, PullState.FAILED)
+                and task.name_known
+                and parse_model_name(task.model_name).matches(name)
+            ):
+                return task
+        return None
 
     def _start_queued(self) -> None:
         tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])
@@ -168,9 +197,12 @@ class InstallationSystem(System):
     def _finish(self, task: ModelInstallationTask, now: float) -> None:
         assert task.future is not None
         task.finished_at = now
-        task.snapshot = task.progress.snapshot()
+        task.snapshot = snapshot = task.progress.snapshot()
         error = task.future.exception()
-        display = parse_model_name(task.model_name).display
+        name = parse_model_name(task.model_name)
+        display = name.display
+        # What Discard would delete: the partial downloads of the pull's blobs.
+        task.digests = tuple(layer.digest for layer in snapshot.layers) or task.digests
         if error is None:
             result = task.future.result()
             entry = result.entry
@@ -191,6 +223,8 @@ class InstallationSystem(System):
                     download_bytes_per_second=stats.download_bytes_per_second,
                 )
             )
+            if self.reachability is not None:
+                self.reachability.mark_online(name.host)
             # A re-pull that replaced a version reports what deleting its unused blobs freed.
             freed = task.snapshot.freed_bytes
             post_notice(
@@ -200,17 +234,13 @@ class InstallationSystem(System):
             )
         elif isinstance(error, PullCancelledError) or task.cancel.is_set():
             task.state = PullState.CANCELLED
-            task.error = "Cancelled; the partial download stays resumable."
-            post_notice(f"Cancelled {display}; installing it again resumes the download.")
+            task.error = "Paused; the partial download stays resumable."
+            post_notice(f"Paused {display}; Resume continues the download where it stopped.")
         else:
             task.state = PullState.FAILED
-            # Our own errors are one sentence already; anything else is a bug, named as such.
-            text = (
-                str(error)
-                if isinstance(error, EcsModelsError)
-                else (
-                    f"Installing {display} failed unexpectedly: {error.__class__.__name__}: {error}"
-                )
-            )
+            # One plain sentence with the fix, whatever raised it (explain passes ours as is).
+            text = explain(error, host=name.host)
             task.error = text
+            if self.reachability is not None and connection_problem(error) is not None:
+                self.reachability.mark_offline(name.host, text)
             post_error(text if display in text else f"{display}: {text}")

@@ -1,4 +1,4 @@
-"""Lifecycle set: inventory scans, removal (planned, confirmed, done), verify and cancel requests."""
+"""Lifecycle set: inventory scans, removal (planned, confirmed, done) and verify requests."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from ecs_models.app.perf_log import PerformanceLog
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.workers import WorkerPools
-from ecs_models.components.installation import InstallCancelRequest, ModelInstallationTask
 from ecs_models.components.lifecycle import (
     BackgroundJob,
     InventoryRefreshRequest,
@@ -27,7 +26,7 @@ from ecs_models.components.lifecycle import (
 )
 from ecs_models.components.model import InstalledModelEntry
 from ecs_models.components.panel import ModelManagerPanel, RemovalConfirmation
-from ecs_models.errors import EcsModelsError
+from ecs_models.explain import explain
 from ecs_models.formatting import human_bytes
 from ecs_models.runtime.perfstats import PerformanceRecord
 from ecs_models.storage.health import ModelHealth, forget_health, record_verify
@@ -35,7 +34,6 @@ from ecs_models.store.model_store import ModelStore, RemovalPlan
 from ecs_models.store.usage import forget
 from ecs_models.store.verify import VerifyReport
 from ecs_models.systems.notices import post_error, post_notice
-from ecs_models.transfer.progress import PullState
 
 _PROBLEM_WORDS = {
     "missing": "is missing",
@@ -88,30 +86,8 @@ class LifecycleSystem(System):
 
     def process(self, dt: float) -> None:
         self.health.poll()
-        self._cancel_requests()
         self._start_jobs()
         self._finish_jobs()
-
-    # -- cancel / dismiss --------------------------------------------------------------
-    def _cancel_requests(self) -> None:
-        for ent, request in list(esper.get_component(InstallCancelRequest)):
-            esper.delete_entity(ent)
-            target = request.task_entity
-            task = (
-                esper.try_component(target, ModelInstallationTask)
-                if esper.entity_exists(target)
-                else None
-            )
-            if task is None:
-                continue
-            if task.state.finished:
-                esper.delete_entity(target)  # a finished row: Dismiss
-            elif task.future is None:
-                task.state = PullState.CANCELLED
-                task.finished_at = time.monotonic()
-                task.error = "Cancelled before it started."
-            else:
-                task.cancel.set()  # the worker stops at its next chunk, keeping the partial
 
     # -- starting chores ---------------------------------------------------------------
     def _running(self, kind: JobKind) -> bool:
@@ -167,11 +143,7 @@ class LifecycleSystem(System):
             JobKind.REMOVE: "Removing the models failed",
             JobKind.VERIFY: "Verifying the models failed",
         }[job.kind]
-        detail = (
-            str(error)
-            if isinstance(error, EcsModelsError)
-            else f"{error.__class__.__name__}: {error}"
-        )
+        detail = explain(error)
         post_error(f"{what}: {detail}")
 
     def _apply_inventory(self, entries: list[InventoryEntry]) -> None:

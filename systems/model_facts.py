@@ -11,6 +11,7 @@ from ecs_models.app.workers import WorkerPools
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.panel import ModelManagerPanel
 from ecs_models.errors import EcsModelsError
+from ecs_models.explain import explain
 from ecs_models.show.facts import ModelFacts, model_facts
 from ecs_models.store.model_store import ModelStore
 
@@ -20,7 +21,7 @@ def read_facts(store: ModelStore, name: str) -> ModelFacts:
     try:
         return model_facts(store, store.resolve(name))
     except (EcsModelsError, OSError) as exc:
-        return _unreadable(str(exc) or exc.__class__.__name__)
+        return _unreadable(explain(exc))
     except Exception as exc:  # a worker must hand back a sentence, not a traceback
         return _unreadable(f"Reading the model failed unexpectedly: {exc.__class__.__name__}.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import esper
 
@@ -13,13 +14,10 @@ from ecs_models.app.health_records import HealthRecords
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
+from ecs_models.components import downloads as dl
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.fit_cache import FitVerdicts
-from ecs_models.components.installation import (
-    InstallCancelRequest,
-    ModelInstallationTask,
-    ModelInstallRequest,
-)
+from ecs_models.components.installation import ModelInstallationTask, ModelInstallRequest
 from ecs_models.components.lifecycle import (
     ModelRemoveRequest,
     ModelVerifyRequest,
@@ -33,16 +31,15 @@ from ecs_models.formatting import human_bytes, human_rate, progress_text
 from ecs_models.names import parse_model_name
 from ecs_models.show.facts import ModelFacts
 from ecs_models.storage.create import human_number
+from ecs_models.systems.captions import RowCaptions, whole_percent
+from ecs_models.systems.downloads import task_display
 from ecs_models.systems.notices import post_error
 from ecs_models.transfer.progress import PullState
 from ecs_models.ui.core.health_badge import badge_clock, health_badge, health_line
 from ecs_models.ui.models import intents
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.confirm import name_list
-from ecs_models.ui.widgets.task_row import TaskRowView
-
-# Speed and ETA captions change every frame; a person reads them at most a few times a second.
-CAPTION_INTERVAL_S = 0.25
+from ecs_models.ui.widgets.downloads import DownloadRowView
 
 
 def _queue_caption(position: int) -> str:
@@ -52,6 +49,11 @@ def _queue_caption(position: int) -> str:
 def task_caption(task: ModelInstallationTask) -> str:
     """The text drawn on a task's progress bar for its current state."""
     state = task.state
+    retry = task.snapshot.retry if task.snapshot is not None else None
+    if retry is not None and not state.finished:
+        # "38 % · retrying 2/6 in 4 s · the connection was cut", counting down as frames pass.
+        percent = f"{whole_percent(task.fraction)} % · " if task.bytes_total else ""
+        return f"{percent}{retry.text()} · {retry.reason}"
     if state is PullState.QUEUED:
         return _queue_caption(task.queue_position)
     if state is PullState.RESOLVING:
@@ -67,8 +69,64 @@ def task_caption(task: ModelInstallationTask) -> str:
     if state is PullState.DONE:
         return f"done, {human_bytes(task.bytes_total)}"
     if state is PullState.CANCELLED:
-        return "cancelled (resumable)" if task.future is not None else "cancelled"
+        return paused_caption(task)
     return "failed: " + (task.error or "unknown error")
+
+
+def paused_caption(task: ModelInstallationTask) -> str:
+    """'paused · 42 % · 20.1 MB of 48.0 MB': short enough for the bar of an 800 px window
+    (the row's tooltip says more, such as where a found download came from)."""
+    if not task.name_known:
+        return f"{human_bytes(task.bytes_done)} here · no model names it"
+    if task.bytes_total <= 0:
+        return "paused before anything was downloaded"
+    return (
+        f"paused · {whole_percent(task.fraction)} % · "
+        f"{human_bytes(task.bytes_done)} of {human_bytes(task.bytes_total)}"
+    )
+
+
+def row_actions(task: ModelInstallationTask) -> tuple[str, ...]:
+    """The buttons a download's row offers in its state, left to right."""
+    state = task.state
+    if not state.finished:
+        return (dl.DownloadAction.PAUSE.value,)
+    if state is PullState.DONE:
+        return (dl.DownloadAction.DISMISS.value,)
+    actions = []
+    if task.name_known:
+        again = dl.DownloadAction.RESUME if state is PullState.CANCELLED else dl.DownloadAction.RETRY
+        actions.append(again.value)
+    if task.digests:  # blobs are known, so there may be a partial download to delete
+        actions.append(dl.DownloadAction.DISCARD.value)
+    actions.append(dl.DownloadAction.DISMISS.value)
+    return tuple(actions)
+
+
+def downloads_summary(tasks: list[ModelInstallationTask]) -> str:
+    """'2 running · 1 paused · 1 failed' (states with no download are left out)."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        if task.state is PullState.QUEUED:
+            word = "queued"
+        elif not task.state.finished:
+            word = "running"
+        else:
+            word = {PullState.DONE: "done", PullState.CANCELLED: "paused"}.get(task.state, "failed")
+        counts[word] = counts.get(word, 0) + 1
+    order = ("running", "queued", "paused", "failed", "done")
+    return "  ·  ".join(f"{counts[w]} {w}" for w in order if w in counts)
+
+
+def discard_question(pending: dl.PendingDiscard) -> str:
+    """'Discard the partial download of x? This deletes 48.0 MB; installing it again starts
+    over.'"""
+    plan = pending.plan
+    text = f"Discard the partial download of {pending.display}? "
+    text += f"This deletes {human_bytes(plan.reclaimable_bytes)}"
+    if plan.reported:
+        text += "; a blob another download is using right now stays"
+    return text + "; installing it again starts over."
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +220,7 @@ class UISystem(System):
         # Present when the Performance area computes fit verdicts (its FitSystem fills it).
         self.fits = resources.try_get(FitVerdicts)
         self.facts = resources.try_get(ModelFactsCache)
+        self.downloads = resources.try_get(dl.DownloadsState)
         self.health = HealthRecords.of(resources)
         self._shown_inventory: tuple[object, ...] | None = None
         self._items: list[tuple[str, str]] = []
@@ -170,7 +229,7 @@ class UISystem(System):
         self._notice_count = 0
         self._shown_status: tuple[object, ...] = ()
         self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
-        self._captions: dict[int, tuple[PullState, str, float]] = {}
+        self._captions = RowCaptions()
         view.streams_menu.show(self.config.resource_limits.download_streams)
 
     def process(self, dt: float) -> None:
@@ -191,8 +250,13 @@ class UISystem(System):
             panel.installation_input = intent.text
         elif isinstance(intent, intents.InstallPressed):
             self._install(panel, intent.text)
-        elif isinstance(intent, intents.CancelPressed):
-            esper.create_entity(InstallCancelRequest(intent.task_entity))
+        elif isinstance(intent, intents.DownloadButtonPressed):
+            action = dl.DownloadAction(intent.action)
+            esper.create_entity(dl.DownloadActionRequest(intent.task_entity, action))
+        elif isinstance(intent, intents.ClearFinishedPressed):
+            esper.create_entity(dl.ClearFinishedRequest())
+        elif isinstance(intent, intents.DiscardAnswered):
+            esper.create_entity(dl.DiscardAnswered(intent.confirmed))
         elif isinstance(intent, intents.SelectionChanged):
             if set(intent.selected) != panel.selected_models:
                 # The question was about the rows highlighted when Remove was pressed.
@@ -235,17 +299,29 @@ class UISystem(System):
         rows = []
         tasks = sorted(esper.get_component(ModelInstallationTask), key=lambda pair: pair[0])
         for ent, task in tasks:
-            state, caption, at = self._captions.get(ent, (None, "", 0.0))
-            if state is not task.state or now - at >= CAPTION_INTERVAL_S:
-                caption = task_caption(task)
-                self._captions[ent] = (task.state, caption, now)
             fraction = 1.0 if task.state is PullState.DONE else task.fraction
-            name = parse_model_name(task.model_name).display
-            rows.append(TaskRowView(ent, name, fraction, caption, task.state.finished))
-        if len(self._captions) > len(tasks):
-            alive = {ent for ent, _ in tasks}
-            self._captions = {k: v for k, v in self._captions.items() if k in alive}
-        self.view.show_tasks(rows)
+            caption, fraction, changed = self._captions.read(
+                ent, task.state, fraction, partial(task_caption, task), now
+            )
+            if changed and task.state is PullState.FAILED and task.typed:
+                self.view.restore_entry(task.typed)  # no retyping a long name
+            # Failed and paused rows explain themselves in full on hovering the bar.
+            finished = task.state.finished and task.state is not PullState.DONE
+            detail = (task.error or "") if finished else ""
+            rows.append(
+                DownloadRowView(
+                    ent, task_display(task), fraction, caption, row_actions(task), detail
+                )
+            )
+        self._captions.keep([ent for ent, _ in tasks])
+        states = [task for _, task in tasks]
+        can_clear = any(t.state in (PullState.DONE, PullState.FAILED) for t in states)
+        self.view.show_tasks(rows, downloads_summary(states), can_clear)
+        pending = self.downloads.pending_discard if self.downloads is not None else None
+        if pending is None:
+            self.view.show_discard_question(None)
+        else:
+            self.view.show_discard_question(pending.task_entity, discard_question(pending))
 
     def _sync_models(self, panel: ModelManagerPanel) -> None:
         now = badge_clock(time.time())

@@ -25,6 +25,7 @@ from ecs_models.components.performance import (
     RuntimeJobKind,
 )
 from ecs_models.errors import EcsModelsError
+from ecs_models.explain import explain
 from ecs_models.formatting import human_bytes
 from ecs_models.gguf.fit import fit_installed
 from ecs_models.names import parse_model_name
@@ -47,7 +48,7 @@ from ecs_models.systems.notices import post_error, post_notice
 def _sentence(error: BaseException) -> str:
     if isinstance(error, EcsModelsError):
         return str(error)
-    return f"The runtime failed unexpectedly: {error.__class__.__name__}: {error}."
+    return f"The runtime failed: {explain(error)}"
 
 
 def _display(name: str) -> str:

@@ -24,6 +24,7 @@ from ecs_models.components.remote import (
 )
 from ecs_models.components.remote_state import SURVEY_INTERVAL_S, SURVEY_TIMEOUT_S, RemoteState
 from ecs_models.errors import EcsModelsError, OperationCancelledError
+from ecs_models.explain import explain
 from ecs_models.names import parse_model_name
 from ecs_models.runtime.hosts import HostList, HostStatus, normalize_host_url, survey_hosts
 from ecs_models.store.model_store import ModelStore
@@ -35,9 +36,7 @@ from ecs_models.transfer.push import PushOptions, resolve_destination
 
 
 def describe_error(error: BaseException) -> str:
-    if isinstance(error, EcsModelsError):
-        return str(error)
-    return f"{error.__class__.__name__}: {error}"
+    return explain(error)
 
 
 def report_failure(state: RemoteState, text: str) -> None:

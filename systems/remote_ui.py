@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import esper
 
@@ -24,15 +25,13 @@ from ecs_models.components.remote import (
 )
 from ecs_models.components.remote_state import RemoteState
 from ecs_models.formatting import human_bytes, progress_text
+from ecs_models.systems.captions import RowCaptions
 from ecs_models.systems.remote import report_failure
 from ecs_models.transfer.progress import PullState
 from ecs_models.ui.remote import intents as ri
 from ecs_models.ui.remote.mirrors import mirror_rows
 from ecs_models.ui.remote.view import RemoteView
-from ecs_models.ui.widgets.task_row import TaskRowView
-
-# Speed and ETA captions are re-read at most this often: a person reads a few a second.
-CAPTION_INTERVAL_S = 0.25
+from ecs_models.ui.widgets.downloads import DownloadRowView
 
 
 def transfer_caption(transfer: RemoteTransfer) -> str:
@@ -69,7 +68,7 @@ class RemoteUISystem(System):
         self.inventory = resources.get(InventoryState)
         self._shown_inventory = -1
         self._shown_state = -1
-        self._captions: dict[int, tuple[PullState, str, float]] = {}
+        self._captions = RowCaptions()
 
     def process(self, dt: float) -> None:
         for intent in self.view.drain_intents():
@@ -158,16 +157,11 @@ class RemoteUISystem(System):
         transfers = sorted(esper.get_component(RemoteTransfer), key=lambda pair: pair[0])
         rows = []
         for ent, transfer in transfers:
-            state, caption, at = self._captions.get(ent, (None, "", 0.0))
-            if state is not transfer.state or now - at >= CAPTION_INTERVAL_S:
-                caption = transfer_caption(transfer)
-                self._captions[ent] = (transfer.state, caption, now)
-            rows.append(
-                TaskRowView(
-                    ent, transfer.label, transfer.fraction, caption, transfer.state.finished
-                )
+            caption, fraction, _ = self._captions.read(
+                ent, transfer.state, transfer.fraction, partial(transfer_caption, transfer), now
             )
-        if len(self._captions) > len(transfers):
-            alive = {ent for ent, _ in transfers}
-            self._captions = {k: v for k, v in self._captions.items() if k in alive}
+            action = "Dismiss" if transfer.state.finished else "Cancel"
+            detail = (transfer.error or "") if transfer.state is PullState.FAILED else ""
+            rows.append(DownloadRowView(ent, transfer.label, fraction, caption, (action,), detail))
+        self._captions.keep([ent for ent, _ in transfers])
         self.view.show_transfers(rows)

@@ -32,6 +32,7 @@ from ecs_models.components.storage import (
     StorageState,
 )
 from ecs_models.errors import EcsModelsError, OperationCancelledError, PullCancelledError
+from ecs_models.explain import explain
 from ecs_models.storage.archive import ExportResult, ImportResult, export_model, import_archive
 from ecs_models.storage.disk import DiskLimits, DiskSampler
 from ecs_models.storage.health import HealthProgress, HealthReport, check_health
@@ -279,7 +280,7 @@ class StorageSystem(System):
         elif isinstance(error, EcsModelsError):
             post_error(f"The {job.kind.value} failed: {str(error).rstrip('.')}.")
         else:
-            post_error(f"The {job.kind.value} failed: {error.__class__.__name__}: {error}.")
+            post_error(f"The {job.kind.value} failed: {explain(error)}")
         if job.kind in (StorageJobKind.REPAIR, StorageJobKind.CLEAN, StorageJobKind.IMPORT):
             self._store_changed()
         elif job.kind is StorageJobKind.REPORT and self._report_again:

@@ -133,6 +133,18 @@ class PanelHarness:
                 return
         raise AssertionError(f"no visible list row starts with {text_prefix!r}")
 
+    def download_button(self, row: int, label: str) -> Any:
+        """The button labelled `label` of the Models view's download row `row`, scrolled into
+        view (a click only reaches what is shown)."""
+        downloads = self.view.downloads
+        downloads.scroll_to(row)
+        self.frame()
+        widget = downloads.rows[row]
+        for button, action in zip(widget.buttons, widget.actions, strict=False):
+            if action == label:
+                return button
+        raise AssertionError(f"row {row} offers {widget.actions}, not {label!r}")
+
     def query(self, component: type[Any]) -> list[tuple[int, Any]]:
         with entered_world(self.plugin.world_name):
             return list(esper.get_component(component))

@@ -176,10 +176,10 @@ def test_selecting_a_result_lists_its_tags_with_sizes_and_fit(panel: PanelHarnes
     panel.run_until(lambda: "could not be read" in details_text(view), timeout=30)
     lines = [label.text for label in view.detail_labels]
     assert any(line.startswith("70b: too large") for line in lines)
-    assert (
-        "(estimated from the download size; the header could not be read: Could not reach "
-        "registry.ollama.ai"
-    ) in details_text(view)
+    why = details_text(view).split("the header could not be read: ", 1)[1]
+    assert "(estimated from the download size; the header could not be read: " in details_text(view)
+    # In plain words (no "[Errno -2]"), naming the host: "Can't find the host registry.ollama.ai…".
+    assert why.startswith("Can't ") and "registry.ollama.ai" in why and "Errno" not in why
     assert "from the model's header" not in details_text(view)
 
 
@@ -502,5 +502,44 @@ def test_a_cached_catalog_is_shown_with_its_age(
         assert result_names(view) == [doc["name"] for doc in saved]
         # Younger than the refresh age: no network request was started behind it.
         assert not data_of(h).catalog_loading
+    finally:
+        h.close()
+
+
+def test_install_is_not_offered_while_the_registry_is_known_offline(
+    offline_web: Path, models_dir: Path, fresh_registry: RegistryServer
+) -> None:
+    push_version(fresh_registry, "library/offline-check", "{{ .Prompt }}", seed=42)
+    h = PanelHarness(models_dir, fresh_registry.host)
+    try:
+        h.settle()
+        view = open_discover(h)
+        choose_source(h, view, fresh_registry.host)
+        h.run_until(
+            lambda: (
+                (c := data_of(h).catalog) is not None and c.result.source == fresh_registry.host
+            ),
+            timeout=30,
+        )
+        type_into(h, view.entry, "offline-check")
+        click_row(h, view.results, f"{fresh_registry.host}/library/offline-check")
+        h.run_until(lambda: len(view.tags.texts) == 1, timeout=20)
+        click_row(h, view.tags, "latest")
+        assert view.install_button.text.startswith("Install ")
+        assert view.install_button.is_enabled
+
+        fresh_registry.kill()
+        h.click(view.install_button)  # refused: the app learns the registry is offline
+        h.run_until(lambda: bool(tasks(h)) and tasks(h)[0].state.finished, timeout=20)
+        h.settle()
+        assert view.install_button.text == "Registry offline"
+        assert not view.install_button.is_enabled
+        assert "is the registry running?" in view.tags_label.text
+
+        # Once its catalog loads again, Install is offered again.
+        fresh_registry.restart()
+        h.click(view.refresh_button)
+        h.run_until(lambda: view.install_button.is_enabled, timeout=30)
+        assert view.install_button.text.startswith("Install ")
     finally:
         h.close()

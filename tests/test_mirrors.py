@@ -491,7 +491,7 @@ def test_remote_tab_edits_and_tests_the_mirrors_and_the_task_row_names_the_sourc
         captions: set[str] = set()
 
         def installed() -> bool:
-            captions.update(row.bar.caption for row in panel.view.rows)
+            captions.update(row.bar.caption for row in panel.view.downloads.rows)
             tasks = [t for _, t in panel.query(ModelInstallationTask)]
             return bool(tasks) and tasks[0].state is PullState.DONE
 

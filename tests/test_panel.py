@@ -64,7 +64,7 @@ def test_type_name_press_enter_pull_select_and_remove(
     assert len(_tasks(slow_panel)) == 1
     assert slow_panel.view.entry.get_text() == ""
 
-    row = slow_panel.view.rows[0]
+    row = slow_panel.view.downloads.rows[0]
     fractions: list[float] = []
     captions: set[str] = set()
 
@@ -124,13 +124,13 @@ def test_cancel_leaves_resumable_partial(
     model = push_small_model(registry, unique_repo, "big", gguf_size=48 * MIB, seed=32)
     slow_panel.type_text(_short_name(model))
     slow_panel.press_enter()
-    row = slow_panel.view.rows[0]
+    row = slow_panel.view.downloads.rows[0]
     slow_panel.run_until(lambda: 0.15 < row.bar.percent_full < 0.8, timeout=30)
-    slow_panel.click(row.button)
+    slow_panel.click(slow_panel.download_button(0, "Pause"))
     slow_panel.run_until(lambda: _tasks(slow_panel)[0].state is PullState.CANCELLED, timeout=20)
     slow_panel.settle()
-    assert "resumable" in row.bar.caption
-    assert row.button.text == "Dismiss"
+    assert row.bar.caption.startswith("paused · ")
+    assert row.actions == ("Resume", "Discard", "Dismiss")
 
     blobs = models_dir / "blobs"
     partials = [p for p in blobs.iterdir() if p.name.endswith("-partial")]
@@ -140,7 +140,7 @@ def test_cancel_leaves_resumable_partial(
     assert all(m.display != model.name for m in ModelStore(models_dir).list_models())
 
     # Dismiss the row, then install again: the pull resumes and completes.
-    slow_panel.click(row.button)
+    slow_panel.click(slow_panel.download_button(0, "Dismiss"))
     slow_panel.settle()
     assert _tasks(slow_panel) == []
     slow_panel.type_text(_short_name(model))
@@ -155,7 +155,7 @@ def test_screenshot_pixels_at_known_widgets(
     model = push_small_model(registry, unique_repo, "shot", gguf_size=48 * MIB, seed=33)
     slow_panel.type_text(_short_name(model))
     slow_panel.press_enter()
-    row = slow_panel.view.rows[0]
+    row = slow_panel.view.downloads.rows[0]
     slow_panel.run_until(lambda: 0.2 < row.bar.percent_full < 0.7, timeout=30)
     slow_panel.frame()
     shot = tmp_path / "panel.png"
@@ -179,7 +179,7 @@ def test_screenshot_pixels_at_known_widgets(
     # The entry and the list are drawn where the layout put them (not background colour).
     entry = slow_panel.view.entry.rect
     assert not close_to((entry.x + 2, entry.centery), "#1d2127", tolerance=4)
-    slow_panel.click(row.button)  # cancel, so the worker ends with the test
+    slow_panel.click(slow_panel.download_button(0, "Pause"))  # the worker ends with the test
 
 
 def test_concurrency_limit_queues_visibly(
@@ -199,7 +199,7 @@ def test_concurrency_limit_queues_visibly(
         harness.settle()
         tasks = _tasks(harness)
         assert [t.future is not None for t in tasks] == [True, False]
-        assert harness.view.rows[1].bar.caption == "queued, #1 in line"
+        assert harness.view.downloads.rows[1].bar.caption == "queued, #1 in line"
         harness.run_until(lambda: second.name in _installed_names(harness), timeout=60)
         assert first.name in _installed_names(harness), harness.describe()
     finally:

@@ -201,5 +201,7 @@ def test_parse_challenge_handles_quotes_and_commas() -> None:
 
 def test_unreachable_registry_is_a_clear_error(models_dir: Path) -> None:
     client = RegistryClient(retries=1, retry_base_delay=0.01)
-    with pytest.raises(RegistryError, match=r"Could not reach 127\.0\.0\.1:9"):
+    with pytest.raises(
+        RegistryError, match=r"^Can't connect to 127\.0\.0\.1:9 — is the registry running\?$"
+    ):
         pull_model("127.0.0.1:9/library/x", ModelStore(models_dir), registry=client)

@@ -168,7 +168,7 @@ def test_push_an_installed_model_with_progress_then_pull_it_back(
     assert pulled.manifest.raw == installed.manifest_bytes
 
     # Dismiss removes the finished row.
-    panel.click(view.rows[0].button)
+    panel.click(view.rows[0].buttons[0])
     panel.run_until(lambda: not transfers(panel) and not view.rows)
 
 

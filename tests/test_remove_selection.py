@@ -21,8 +21,9 @@ from ecs_models.store.model_store import ModelStore
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
-# Short enough that the models list scrolls: about eight rows show at once.
-SIZE = (760, 520)
+# Short enough that the models list scrolls: about twelve rows show at once (with no download
+# listed, the list takes the downloads' room too).
+SIZE = (760, 420)
 COUNT = 14
 CTRL = pygame.KMOD_LCTRL
 SHIFT = pygame.KMOD_LSHIFT

@@ -24,14 +24,20 @@ from ecs_models.app.schedule import (
     new_world_name,
 )
 from ecs_models.app.workers import WorkerPools
+from ecs_models.components.downloads import DownloadsState
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.lifecycle import InventoryRefreshRequest
+from ecs_models.components.notice import NoticeLog
 from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.reachability import RegistryReachability
+from ecs_models.components.remote import RemoteTransfer
 from ecs_models.names import DEFAULT_HOST
 from ecs_models.store.model_store import ModelStore
+from ecs_models.systems.downloads import DownloadsSystem
 from ecs_models.systems.installation import InstallationSystem
 from ecs_models.systems.lifecycle import LifecycleSystem
+from ecs_models.systems.messages_ui import MessagesUISystem, NoticeLogSystem
 from ecs_models.systems.model_facts import ModelFactsSystem
 from ecs_models.systems.models_ui import UISystem
 from ecs_models.systems.performance import PerformanceSystem
@@ -39,9 +45,17 @@ from ecs_models.ui.core.background import DroppableBackground
 from ecs_models.ui.core.sleep import SleepingView
 from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.models.view import ModelManagerView
+from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.messages import BUTTON_HEIGHT, BUTTON_WIDTH, MessagesPanel
 from ecs_models.ui.widgets.tab_bar import TabBar, split_rect
 
 MODELS_TAB = "Models"
+QUIT_QUESTION_WIDTH = 440
+
+
+def messages_button_rect(rect: pygame.Rect) -> pygame.Rect:
+    """The Messages button: the right end of the tab strip, on every tab."""
+    return pygame.Rect(rect.right - BUTTON_WIDTH - 4, rect.y + 2, BUTTON_WIDTH, BUTTON_HEIGHT)
 
 
 def load_theme() -> dict[str, Any]:
@@ -81,6 +95,8 @@ class ModelManagementPlugin:
         for resource in (store, settings, config, self.pools, InventoryState(), SystemStatus()):
             self.resources.insert(resource)
         self.resources.insert(ModelFactsCache())
+        for shared in (DownloadsState(), RegistryReachability(), NoticeLog()):
+            self.resources.insert(shared)
         bar_rect, area_rect = split_rect(pygame.Rect(rect))
         self.areas = build_areas(AreaContext(manager, area_rect, self.resources))
         # With no other area there is no tab strip: the Models view takes the whole rect.
@@ -98,10 +114,19 @@ class ModelManagementPlugin:
             esper.create_entity(InventoryRefreshRequest())
         sets = ModelManagementSystemSet
         self.schedule.add_system(sets.INSTALLATION, InstallationSystem(self.resources))
+        self.schedule.add_system(sets.INSTALLATION, DownloadsSystem(self.resources))
         self.schedule.add_system(sets.LIFECYCLE, LifecycleSystem(self.resources))
         self.schedule.add_system(sets.LIFECYCLE, ModelFactsSystem(self.resources))
         self.schedule.add_system(sets.PERFORMANCE, PerformanceSystem(self.resources))
+        self.schedule.add_system(sets.UI, NoticeLogSystem(self.resources))
         self.schedule.add_system(sets.UI, UISystem(self.resources, self.view))
+        self.rect = pygame.Rect(rect)
+        self.messages = MessagesPanel(manager, messages_button_rect(self.rect))
+        self.messages_system = MessagesUISystem(self.resources, self.messages, self.rect)
+        self.schedule.add_system(sets.UI, self.messages_system)
+        # Asked when the host wants to close while downloads run (see ask_to_close).
+        self.quit_question = ConfirmPopover(manager, None, yes="Quit", no="Keep")
+        self._close_answer: bool | None = None
         for area in self.areas:
             for system_set, system in area.systems:
                 self.schedule.add_system(system_set, system)
@@ -137,6 +162,15 @@ class ModelManagementPlugin:
         """Feed every host event here; True when it belonged to the manager."""
         if self._closed:
             return False
+        answer = self.quit_question.answer(event)
+        if answer is not None:
+            self.quit_question.close()
+            self._close_answer = answer
+            return True
+        toggled = self.messages.handle_event(event)
+        if toggled is not None:
+            self.messages_system.toggle(toggled)
+            return True
         if self.tab_bar is not None:
             chosen = self.tab_bar.pressed(event)
             if chosen is not None:
@@ -175,7 +209,50 @@ class ModelManagementPlugin:
         if not self._closed:
             self.schedule.run(dt)
 
+    # -- closing while busy --------------------------------------------------------------
+    def busy(self) -> int:
+        """How many downloads and transfers are still running or queued: a host asks the person
+        before closing while this is not 0 (ask_to_close does it inside the plugin)."""
+        if self._closed:
+            return 0
+        with entered_world(self.world_name):
+            pulls = sum(
+                1 for _, t in esper.get_component(ModelInstallationTask) if not t.state.finished
+            )
+            transfers = sum(
+                1 for _, t in esper.get_component(RemoteTransfer) if not t.state.finished
+            )
+        return pulls + transfers
+
+    def ask_to_close(self) -> None:
+        """Ask whether to quit although downloads run; `take_close_answer` returns the answer."""
+        count = self.busy()
+        if count == 1:
+            text = "1 download is still running. Quit anyway? It stops, and the next start "
+            text += "lists it as paused, to resume."
+        else:
+            text = f"{count} downloads are still running. Quit anyway? They stop, and the next "
+            text += "start lists them as paused, to resume."
+        width = min(QUIT_QUESTION_WIDTH, self.rect.width - 16)
+        place = pygame.Rect(self.rect.centerx - width // 2, self.rect.y + 60, width, 0)
+        place.height = self.rect.bottom - 8 - place.y
+        self._close_answer = None
+        self.quit_question.open(text, place)
+
+    @property
+    def asking_to_close(self) -> bool:
+        return self.quit_question.is_open
+
+    def take_close_answer(self) -> bool | None:
+        """True once the person chose to quit, False if they kept it open; None meanwhile."""
+        answer, self._close_answer = self._close_answer, None
+        return answer
+
     def resize(self, rect: pygame.Rect) -> None:
+        self.rect = pygame.Rect(rect)
+        self.messages.place(messages_button_rect(self.rect))
+        self.messages_system.bounds = pygame.Rect(rect)
+        self.messages_system.toggle(False)
         area_rect = pygame.Rect(rect)
         if self.tab_bar is not None:
             bar_rect, area_rect = split_rect(pygame.Rect(rect))
@@ -197,6 +274,8 @@ class ModelManagementPlugin:
                 callback()
         # Workers stop at their next chunk once cancelled; waiting means no half-written manifest.
         self.pools.shutdown(wait=True)
+        self.messages.kill()
+        self.quit_question.close()
         kill(self.view, *(area.view for area in self.areas))
         if self.tab_bar is not None:
             self.tab_bar.close()

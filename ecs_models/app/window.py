@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ def run_window(
             f"The window cannot open: no display was found (DISPLAY and WAYLAND_DISPLAY are "
             f"unset); {NO_DISPLAY_HINT}."
         )
+    terminated = threading.Event()  # SIGTERM ends the loop (see _catch_sigterm)
+    previous_handler = _catch_sigterm(terminated)
     # Only display and fonts: pygame.init() would also open audio, which a model manager never uses.
     pygame.display.init()
     pygame.font.init()
@@ -70,12 +74,26 @@ def run_window(
             paint_background=False,
         )
         try:
-            _loop(screen, manager, plugin, max_frames, on_frame)
+            _loop(screen, manager, plugin, max_frames, on_frame, terminated)
         finally:
             plugin.close()
     finally:
         pygame.quit()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _catch_sigterm(terminated: threading.Event) -> signal.Handlers | Callable[..., object] | int | None:
+    """Set `terminated` on SIGTERM; returns the handler it replaced (None off the main thread).
+
+    SDL would turn SIGTERM into the window's close event, which asks first while downloads
+    run, so `kill` would no longer end the app; a handler of our own, set before SDL starts,
+    keeps SDL's away. The loop then ends at its next frame and closes the plugin cleanly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set handlers (and only it receives signals)
+    return signal.signal(signal.SIGTERM, lambda _signum, _frame: terminated.set())
 
 
 def _linux_display_present() -> bool:
@@ -116,13 +134,19 @@ class WindowLoop:
         for event in pygame.event.get():
             self.pacing.note_input(time.perf_counter())
             if event.type == pygame.QUIT:
-                self.closed = True
+                # Running downloads are asked about first; closing again while asked quits.
+                if self.plugin.busy() and not self.plugin.asking_to_close:
+                    self.plugin.ask_to_close()
+                else:
+                    self.closed = True
             if event.type == pygame.VIDEORESIZE:
                 width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
                 self.manager.set_window_resolution((width, height))
                 self.plugin.resize(pygame.Rect(0, 0, width, height))
             self.manager.process_events(event)
             self.plugin.process_event(event)
+        if self.plugin.take_close_answer():
+            self.closed = True
         begin = time.perf_counter()
         dt, self._last = begin - self._last, begin
         self.plugin.update(dt)  # the ECS schedule runs every frame
@@ -153,12 +177,13 @@ def _loop(
     plugin: ModelManagementPlugin,
     max_frames: int | None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None,
+    terminated: threading.Event,
 ) -> None:
     window = WindowLoop(screen, manager, plugin)
     frames = 0
     while max_frames is None or frames < max_frames:
         painted = window.frame().painted
-        if window.closed:
+        if window.closed or terminated.is_set():
             return
         frames += 1
         if painted and on_frame is not None and on_frame(plugin):

@@ -165,7 +165,9 @@ class Catalog:
             if saved is None:
                 raise
             result = CatalogResult(_entries(saved.data), "cache", host, saved.fetched_at)
-            notice = f"{str(exc).rstrip('.')}; showing the cached list ({result.age_text()})."
+            why = str(exc).strip()  # a sentence: "Can't connect to h:5000 — is the registry running?"
+            why += "" if why.endswith((".", "?", "!")) else "."
+            notice = f"{why} Showing the cached list ({result.age_text()})."
             return CatalogResult(result.entries, "cache", host, saved.fetched_at, notice)
         stored = self.cache.store(key, [e.to_json() for e in entries])
         return CatalogResult(tuple(entries), "live", host, stored.fetched_at)

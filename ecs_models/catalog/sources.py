@@ -15,6 +15,7 @@ from ecs_models.catalog.ollama_pages import parse_listing, parse_tags_page
 from ecs_models.catalog.sizes import DownloadSize, download_size
 from ecs_models.catalog.snapshot import load_snapshot
 from ecs_models.errors import EcsModelsError, InvalidNameError, ModelNotFoundError
+from ecs_models.explain import connection_problem, connection_reason
 from ecs_models.names import DEFAULT_NAMESPACE, ModelName, parse_model_name
 from ecs_models.registry.client import USER_AGENT, RegistryClient
 from ecs_models.registry.tls import lazy_tls_client
@@ -97,7 +98,8 @@ class OllamaWebSource:
         try:
             response = self._client.get(self.base_url + path, params=params)
         except httpx.HTTPError as exc:
-            detail = str(exc).strip() or exc.__class__.__name__
+            problem = connection_problem(exc)
+            detail = connection_reason(problem) if problem else str(exc).strip() or "no answer"
             raise CatalogOfflineError(f"Could not reach ollama.com ({detail}).") from exc
         if response.status_code == 404 and what is not None:
             raise ModelNotFoundError(f"ollama.com has no model named {what}.")

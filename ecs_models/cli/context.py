@@ -16,6 +16,7 @@ from ecs_models.errors import (
     InvalidNameError,
     ModelNotFoundError,
 )
+from ecs_models.explain import explain
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.store.model_store import ModelStore, default_models_dir
 
@@ -236,9 +237,9 @@ def error_text(exc: BaseException, args: argparse.Namespace | None = None) -> st
     """The error's one sentence, ending with the exact command that fixes it, if any."""
     if isinstance(exc, KeyboardInterrupt):
         return "Interrupted."
-    if isinstance(exc, OSError) and not isinstance(exc, EcsModelsError):
-        what = exc.strerror or str(exc) or exc.__class__.__name__
-        return f"{what}: {exc.filename}" if exc.filename else what
+    if not isinstance(exc, EcsModelsError):
+        # The one translation of low-level errors, shared with the window.
+        return one_line(explain(exc))
     text = one_line(str(exc)) or exc.__class__.__name__
     fix = exc.fix if isinstance(exc, EcsModelsError) else None
     if fix is None:

@@ -41,6 +41,7 @@ from ecs_models.errors import (
     OperationCancelledError,
     PullCancelledError,
 )
+from ecs_models.explain import recognised
 
 # Every command group, in the order `--help` lists them; each module's register() adds its
 # subparsers and sets `handler`. A group missing here is a bug, never skipped silently.
@@ -144,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("ECS_MODELS_DEBUG"):
             raise
+        if recognised(exc):  # a connection or data error that slipped past its command
+            _report(output, f"error: {error_text(exc, args)}")
+            return EXIT_FAILURE
         _report(
             output,
             f"error: internal error ({exc.__class__.__name__}: {one_line(str(exc))}); "

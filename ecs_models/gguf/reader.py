@@ -317,7 +317,10 @@ class _Parser:
         self.source.ensure(4, hint=_FIRST_READ)
         magic = bytes(self.source.buf[:4])
         if magic != GGUF_MAGIC:
-            raise GGUFError(f"Not a GGUF file: it starts with {magic!r} instead of b'GGUF'.")
+            raise GGUFError(
+                "Not a GGUF file: it does not begin with the GGUF signature, so it is damaged "
+                "or in another format."
+            )
         self.pos = 4
         version = self.u32()
         if version not in SUPPORTED_VERSIONS:

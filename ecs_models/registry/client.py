@@ -17,7 +17,14 @@ from ecs_models.errors import (
     AuthenticationError,
     ManifestError,
     ModelNotFoundError,
+    OperationCancelledError,
     RegistryError,
+)
+from ecs_models.explain import (
+    ConnectionProblem,
+    connection_problem,
+    connection_reason,
+    connection_sentence,
 )
 from ecs_models.manifest import MANIFEST_ACCEPT, Manifest, normalize_digest, sha256_digest
 from ecs_models.names import ModelName
@@ -33,6 +40,7 @@ from ecs_models.registry.bounded_body import (
 from ecs_models.registry.credentials import CredentialStore
 from ecs_models.registry.manifest_policy import MANIFEST_LIMIT, check_pulled_manifest
 from ecs_models.registry.tls import lazy_tls_client
+from ecs_models.retry import REFUSED_RETRY_DELAY_S, RetryListener, RetryNotice, retry_budget
 
 USER_AGENT = "ecs-models/0.1 (+ollama-compatible)"
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -237,7 +245,7 @@ class RegistryClient:
             )
         except httpx.HTTPError as exc:
             raise AuthenticationError(
-                f"Could not reach the token service {realm_url.host}: {_describe(exc)}."
+                f"Could not reach the token service {realm_url.host}: {_reason(exc)}."
             ) from exc
         if response.status_code != 200:
             raise AuthenticationError(
@@ -267,13 +275,16 @@ class RegistryClient:
         content: bytes | None = None,
         limit: int = RESPONSE_LIMIT,
         what: str = "answer",
+        on_retry: RetryListener | None = None,
+        cancel: threading.Event | None = None,
     ) -> httpx.Response:
         """A small metadata request to the name's registry, with auth, redirects and retries.
 
         `path` is relative to /v2/, or an absolute URL the registry handed out (an upload
         Location). `action` is the token scope asked for on a 401 ("pull,push" to upload).
         A successful answer's body over `limit` bytes, or slower than `body_timeout`, is
-        refused with a RegistryError naming `what` it was.
+        refused with a RegistryError naming `what` it was. `on_retry` hears each retry before
+        its wait; setting `cancel` ends a wait at once (OperationCancelledError).
         """
         if path.startswith(("http://", "https://")):
             url = path
@@ -288,13 +299,23 @@ class RegistryClient:
                     method, name, url, headers or {}, params, follow_redirects, content, limit, what
                 )
             except httpx.TransportError as exc:
-                if attempt > self.retries:
+                # Refused and unknown hosts do not come back within a back-off schedule.
+                problem = connection_problem(exc)
+                budget = retry_budget(problem, self.retries)
+                if attempt > budget:
                     raise RegistryError(
-                        f"Could not reach {name.host}: {_describe(exc)}.", retryable=True
+                        connection_sentence(problem, name.host)
+                        if problem is not None
+                        else f"Could not reach {name.host}: {_describe(exc)}.",
+                        retryable=True,
                     ) from exc
-                time.sleep(
-                    backoff_delay(attempt, base=self.retry_base_delay, cap=self.retry_max_delay)
+                delay = (
+                    REFUSED_RETRY_DELAY_S
+                    if problem is ConnectionProblem.REFUSED
+                    else backoff_delay(attempt, base=self.retry_base_delay, cap=self.retry_max_delay)
                 )
+                why = connection_reason(problem) if problem is not None else _describe(exc)
+                self._wait_retry(RetryNotice(attempt, budget, delay, why), on_retry, cancel)
                 continue
             if response.status_code == 401 and not authorized:
                 authorized = True
@@ -302,11 +323,22 @@ class RegistryClient:
                 attempt -= 1
                 continue
             if response.status_code in _RETRYABLE_STATUS and attempt <= self.retries:
-                time.sleep(
-                    backoff_delay(attempt, base=self.retry_base_delay, cap=self.retry_max_delay)
-                )
+                delay = backoff_delay(attempt, base=self.retry_base_delay, cap=self.retry_max_delay)
+                notice = RetryNotice(attempt, self.retries, delay, f"HTTP {response.status_code}")
+                self._wait_retry(notice, on_retry, cancel)
                 continue
             return response
+
+    @staticmethod
+    def _wait_retry(
+        notice: RetryNotice, on_retry: RetryListener | None, cancel: threading.Event | None
+    ) -> None:
+        if on_retry is not None:
+            on_retry(notice)
+        if cancel is None:
+            time.sleep(notice.delay_s)
+        elif cancel.wait(notice.delay_s):
+            raise OperationCancelledError("Cancelled while waiting to retry.")
 
     def _send(
         self,
@@ -377,16 +409,30 @@ class RegistryClient:
                 "although we asked for none; refusing it."
             ) from None
 
-    def get_manifest(self, name: ModelName) -> bytes:
+    def get_manifest(
+        self,
+        name: ModelName,
+        *,
+        on_retry: RetryListener | None = None,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
         """The manifest's bytes exactly as the registry sent them, checked by fetch_manifest."""
-        return self.fetch_manifest(name).raw
+        return self.fetch_manifest(name, on_retry=on_retry, cancel=cancel).raw
 
-    def fetch_manifest(self, name: ModelName, *, reference: str | None = None) -> Manifest:
+    def fetch_manifest(
+        self,
+        name: ModelName,
+        *,
+        reference: str | None = None,
+        on_retry: RetryListener | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Manifest:
         """The manifest of a name (or of `reference`, a digest, in its repository), refused
         unless it is a model safe to pull.
 
         Never more than MANIFEST_LIMIT bytes are read; the bytes must hash to the digest the
-        registry announces, and manifest_policy's checks must pass.
+        registry announces, and manifest_policy's checks must pass. `on_retry` and `cancel` as
+        in `request`.
         """
         response = self.request(
             "GET",
@@ -395,6 +441,8 @@ class RegistryClient:
             headers={"Accept": MANIFEST_ACCEPT},
             limit=MANIFEST_LIMIT,
             what="manifest",
+            on_retry=on_retry,
+            cancel=cancel,
         )
         if response.status_code == 404:
             raise ModelNotFoundError(f"Model {name.display} was not found on {name.host}.")
@@ -496,3 +544,9 @@ def _bare_host(host: str) -> str:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return text or exc.__class__.__name__
+
+
+def _reason(exc: BaseException) -> str:
+    """A connection failure's plain reason, else the exception's own words."""
+    problem = connection_problem(exc)
+    return connection_reason(problem) if problem is not None else _describe(exc)

@@ -303,9 +303,12 @@ def _write_archive(
             os.fsync(raw_file.fileno())
         written = tmp.stat().st_size
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp):
+            # The temporary name means nothing to the person: name the file they asked for.
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
     return counter.count, written
 

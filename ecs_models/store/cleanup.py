@@ -102,7 +102,8 @@ def _allocated(stat: os.stat_result) -> int:
     return min(stat.st_size, stat.st_blocks * 512) if stat.st_blocks else 0
 
 
-def _being_downloaded(store: ModelStore, digest: str) -> bool:
+def being_downloaded(store: ModelStore, digest: str) -> bool:
+    """True while a pull (here or in another process) holds the blob's download lock."""
     probe = store.blob_lock(digest)
     if probe.try_acquire():
         probe.release()
@@ -180,7 +181,7 @@ def _plan_blobs(
             continue  # young, or pinned by an operation in flight
         if digest in refs and not store.blob_path(digest).exists():
             continue  # a referenced blob is missing: this partial is what a repair resumes
-        if _being_downloaded(store, digest):
+        if being_downloaded(store, digest):
             continue
         files.sort(key=lambda f: f[0].name)
         main = store.partial_path(digest)
@@ -300,3 +301,73 @@ def _delete(store: ModelStore, item: CleanupItem) -> None:
     for path in (item.path, *item.extra_paths):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def plan_discard(
+    store: ModelStore, digests: Collection[str], *, extra: Collection[Path] = ()
+) -> CleanupPlan:
+    """The partial downloads of these blobs, and the bytes deleting them frees; touches nothing.
+
+    What a person discards from the downloads list: the `-partial` data file and its
+    `-partial-N` state, plus `extra` files of the same download (its pull record). Bytes are
+    what the filesystem allocated (a partial is sparse until filled, and a small state file
+    still takes a block), so the figure is what the disk gets back. A blob another pull is
+    downloading right now is reported, not planned.
+    """
+    plan = CleanupPlan()
+    for digest in sorted(set(digests)):
+        main = store.partial_path(digest)
+        files = sorted(main.parent.glob(main.name + "*"), key=lambda p: p.name)
+        files = [p for p in files if PARTIAL_FILE_RE.fullmatch(p.name)]
+        if not files:
+            continue
+        if being_downloaded(store, digest):
+            plan.items.append(
+                CleanupItem(
+                    CleanupKind.STALE_PARTIAL,
+                    main,
+                    0,
+                    "another download is using it right now",
+                    removable=False,
+                    digest=digest,
+                )
+            )
+            continue
+        plan.items.append(
+            CleanupItem(
+                CleanupKind.STALE_PARTIAL,
+                files[0],
+                sum(_blocks(p) for p in files),
+                "a partial download",
+                digest=digest,
+                extra_paths=tuple(files[1:]),
+            )
+        )
+    for path in extra:
+        if path.exists():
+            plan.items.append(
+                CleanupItem(CleanupKind.STALE_TEMP, path, _blocks(path), "its download record")
+            )
+    return plan
+
+
+def discard_partials(
+    store: ModelStore, digests: Collection[str], *, extra: Collection[Path] = ()
+) -> CleanupPlan:
+    """Delete what `plan_discard` lists, planned again under the store lock; returns it applied.
+
+    A blob whose download starts meanwhile holds its lock, so it is reported and kept.
+    """
+    with store.lock():
+        plan = plan_discard(store, digests, extra=extra)
+        for item in plan.removable:
+            _delete(store, item)
+    plan.dry_run = False
+    return plan
+
+
+def _blocks(path: Path) -> int:
+    try:
+        return path.lstat().st_blocks * 512
+    except FileNotFoundError:
+        return 0

@@ -119,6 +119,7 @@ class BlobDownload:
                 busy=lambda: hasher.busy_seconds,
                 written=hasher.poke,
                 report=lambda: ctx.progress.emit_layer(digest),
+                on_retry=ctx.progress.retrying,
             )
             try:
                 fetch.run()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_models.errors import EcsModelsError, OperationCancelledError
+from ecs_models.explain import explain
+from ecs_models.retry import RetryNotice
 
 
 class PullState(enum.StrEnum):
@@ -86,6 +88,7 @@ class PullSnapshot:
     eta_seconds: float | None
     error: str | None
     freed_bytes: int = 0  # the replaced version's unused blobs, deleted after a re-pull
+    retry: RetryNotice | None = None  # a retry waiting to happen, until bytes flow again
     source: str | None = None  # the mirror (or upstream) the current blob comes from
 
     @property
@@ -135,6 +138,7 @@ class PullProgress:
     _freed_bytes: int = 0
     _source: str | None = None
     _version: int = 0
+    _retry: RetryNotice | None = None
 
     # -- writer side -------------------------------------------------------------------
     def set_state(self, state: PullState, status: str | None = None) -> None:
@@ -142,6 +146,7 @@ class PullProgress:
             self._state = state
             if status is not None:
                 self._status = status
+            self._retry = None
             self._version += 1
         if status is not None and state not in (PullState.FAILED,):
             self._emit(ProgressEvent(status=status))
@@ -171,7 +176,15 @@ class PullProgress:
             layer.completed = min(layer.total, layer.completed + nbytes)
             self._transferred += nbytes
             self._sample_locked(now)
+            self._retry = None  # bytes flow again
             self._version += 1
+
+    def retrying(self, notice: RetryNotice) -> None:
+        """A request failed and will be retried after a wait: readers show it counting down."""
+        with self._lock:
+            self._retry = notice
+            self._version += 1
+        self._emit(ProgressEvent(status=f"{notice.text()}: {notice.reason}"))
 
     def emit_layer(self, digest: str, status: str | None = None) -> None:
         """Send one Ollama-shaped event for a layer to the listener (the CLI's stream)."""
@@ -241,7 +254,7 @@ class PullProgress:
             self.fail(str(exc))
             raise
         except OSError as exc:
-            error = error_type(f"{failure}: {exc.strerror or exc}.")
+            error = error_type(f"{failure}: {explain(exc)}")
             self.fail(str(error))
             raise error from exc
 
@@ -264,6 +277,7 @@ class PullProgress:
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
             freed = self._freed_bytes
+            retry = self._retry
             source = self._source
         total = sum(x.total for x in layers)
         completed = sum(x.completed for x in layers)
@@ -279,6 +293,7 @@ class PullProgress:
             eta_seconds=eta,
             error=error,
             freed_bytes=freed,
+            retry=retry,
             source=source,
         )
 

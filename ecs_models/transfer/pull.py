@@ -12,6 +12,7 @@ from typing import TypeVar
 from ecs_models.errors import (
     DigestMismatchError,
     InsufficientSpaceError,
+    OperationCancelledError,
 )
 from ecs_models.formatting import human_bytes
 from ecs_models.manifest import Layer, Manifest, unique_layers
@@ -35,6 +36,7 @@ from ecs_models.transfer.progress import PullProgress, PullState
 from ecs_models.transfer.pullsources import PullSources
 from ecs_models.transfer.ratelimit import RateLimiter
 from ecs_models.transfer.streamcount import DEFAULT_STREAMS
+from ecs_models.transfer.unfinished import forget_pull, record_pull
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -163,13 +165,21 @@ def _pull(ctx: PullContext) -> InstalledModel:
     # As Ollama's PullHandler: each part of the name takes the case already on disk, so the
     # registry is asked for the installed spelling and the new manifest replaces that one.
     ctx.name = ctx.store.existing_name(ctx.name)
-    if ctx.sources is not None:
-        raw = ctx.sources.manifest(ctx)
-    else:
-        raw = ctx.registry.get_manifest(ctx.name)
+    try:
+        if ctx.sources is not None:
+            raw = ctx.sources.manifest(ctx)
+        else:
+            raw = ctx.registry.get_manifest(
+                ctx.name, on_retry=progress.retrying, cancel=ctx.cancel
+            )
+    except OperationCancelledError:
+        ctx.check_cancel()  # the pull's own cancel sentence
+        raise
     manifest = Manifest.parse(raw)
     blobs = manifest.unique_blobs
     progress.set_layers([(b.digest, b.media_type, b.size) for b in blobs])
+    # A partial blob names no model: the record lets a later start list this pull by name.
+    record_pull(ctx.store, ctx.name, blobs)
     with ctx.store.pin(b.digest for b in blobs):
         _check_disk_space(ctx, blobs)
         progress.set_state(PullState.DOWNLOADING)
@@ -185,6 +195,7 @@ def _pull(ctx: PullContext) -> InstalledModel:
         unused = remove_unused_layers(ctx.store, previous, model)
         if unused.ran:
             progress.unused_layers_removed(REMOVING_STATUS, unused.bytes_freed)
+    forget_pull(ctx.store, ctx.name)
     progress.set_state(PullState.DONE, "success")
     return model
 

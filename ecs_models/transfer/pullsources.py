@@ -122,7 +122,9 @@ class PullSources:
             ctx.progress.set_source(source.mirror.label)
             return raw
         self._first = len(self._sources)
-        return ctx.registry.get_manifest(ctx.name)
+        return ctx.registry.get_manifest(
+            ctx.name, on_retry=ctx.progress.retrying, cancel=ctx.cancel
+        )
 
     def _upstream_digest(self, name: ModelName) -> str | None:
         """The digest the upstream gives the tag, asked once without retries; None when it

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from ecs_models.errors import RegistryError
+from ecs_models.explain import connection_problem, connection_reason
 from ecs_models.names import ModelName
 from ecs_models.registry.blobhttp import RangeResponse, StallError
 from ecs_models.registry.blobrange import BlobRanges
 from ecs_models.registry.client import backoff_delay
+from ecs_models.retry import RetryListener, RetryNotice
 from ecs_models.transfer.partial import Part
 from ecs_models.transfer.partqueue import Claim, LinkEstimate, PartQueue
 from ecs_models.transfer.ratelimit import RateLimiter
@@ -251,6 +253,7 @@ class RangeFetch(Generic[BufferT]):
         busy: Callable[[], float] = lambda: 0.0,
         written: Callable[[], None] = lambda: None,
         report: Callable[[], None] = lambda: None,
+        on_retry: RetryListener | None = None,
     ) -> None:
         self.ranges = ranges
         self.queue = queue
@@ -263,6 +266,7 @@ class RangeFetch(Generic[BufferT]):
         self.busy = busy
         self.after_write = written
         self.report = report
+        self.on_retry = on_retry  # hears each retry before its back-off wait
         self.abort = threading.Event()
         self.wake = threading.Event()  # a stream ended
         self.link = LinkEstimate(0.0, 0.0, settings.min_split_bytes)
@@ -545,10 +549,13 @@ class RangeFetch(Generic[BufferT]):
         opts = self.settings
         if tries > opts.retries:
             raise RegistryError(
-                f"Downloading {self.name.display} from {self.name.host} failed {tries} times in a row ({why})."
+                f"Downloading {self.name.display} from {self.name.host} failed {tries} times in a "
+                f"row ({why}) — try again later; the download resumes where it stopped."
             )
         self._save_progress(part)
         delay = backoff_delay(tries, base=opts.retry_base_delay, cap=opts.retry_max_delay)
+        if self.on_retry is not None:
+            self.on_retry(RetryNotice(tries, opts.retries, delay, why))
         if self.cancel.wait(delay):
             self.check_cancel()
         return tries
@@ -562,5 +569,8 @@ class RangeFetch(Generic[BufferT]):
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, http.client.IncompleteRead):
         return "the connection closed mid-transfer"
+    problem = connection_problem(exc)
+    if problem is not None:
+        return connection_reason(problem)
     text = str(exc).strip()
     return text or exc.__class__.__name__

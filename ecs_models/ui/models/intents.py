@@ -18,8 +18,21 @@ class InputChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelPressed:
+class DownloadButtonPressed:
+    """A download row's button: `action` is its label (Pause, Resume, Retry, Discard...)."""
+
     task_entity: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClearFinishedPressed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardAnswered:
+    confirmed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +71,9 @@ class StreamsChanged:
 UiIntent = (
     InstallPressed
     | InputChanged
-    | CancelPressed
+    | DownloadButtonPressed
+    | ClearFinishedPressed
+    | DiscardAnswered
     | SelectionChanged
     | SortChanged
     | RemovePressed

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pygame
 
 from ecs_models.ui.core.layout import MARGIN, ROW
+from ecs_models.ui.widgets.downloads import list_height
 
 LINE = 24
 MIN_WIDTH = 520
@@ -18,14 +19,13 @@ STREAMS_WIDTH = 112  # "16 streams" and the drop-down arrow
 
 @dataclass(frozen=True, slots=True)
 class ModelsLayout:
-    """Rects relative to the view's container; `task_rows` holds one rect per visible task row."""
+    """Rects relative to the view's container; `downloads` is empty (height 0) with none."""
 
     entry: pygame.Rect
     install: pygame.Rect
     streams: pygame.Rect
     notice: pygame.Rect
-    task_rows: tuple[pygame.Rect, ...]
-    tasks_overflow: pygame.Rect
+    downloads: pygame.Rect
     installed_label: pygame.Rect
     remove: pygame.Rect
     verify: pygame.Rect
@@ -38,8 +38,11 @@ class ModelsLayout:
     confirm: pygame.Rect
 
 
-def compute_layout(width: int, height: int) -> ModelsLayout:
-    """Lay the view out top to bottom; the models list and details take the remaining height."""
+def compute_layout(width: int, height: int, downloads: int = 0) -> ModelsLayout:
+    """Lay the view out top to bottom; the models list and details take the remaining height.
+
+    The downloads list takes room only for its `downloads` rows (none: no room at all).
+    """
     w, h = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
     inner = w - 2 * MARGIN
     y = MARGIN
@@ -49,12 +52,10 @@ def compute_layout(width: int, height: int) -> ModelsLayout:
     y += ROW + 4
     notice = pygame.Rect(MARGIN, y, inner, LINE)
     y += LINE + 4
-    # More task rows fit in taller views; two are always visible so a queue shows.
-    row_count = max(2, min(6, (h - 330) // ROW))
-    task_rows = tuple(pygame.Rect(MARGIN, y + i * ROW, inner, ROW - 4) for i in range(row_count))
-    y += row_count * ROW
-    tasks_overflow = pygame.Rect(MARGIN, y, inner, 20)
-    y += 22
+    # More download rows show in taller views (the rest scroll); two always do, so a queue shows.
+    visible_rows = max(2, min(6, (h - 330) // ROW))
+    downloads_rect = pygame.Rect(MARGIN, y, inner, list_height(downloads, visible_rows))
+    y += downloads_rect.height + (4 if downloads_rect.height else 0)
     sort = pygame.Rect(w - MARGIN - 180, y, 180, ROW)
     verify = pygame.Rect(sort.x - 8 - 84, y, 84, ROW)
     remove = pygame.Rect(verify.x - 8 - 84, y, 84, ROW)
@@ -77,8 +78,7 @@ def compute_layout(width: int, height: int) -> ModelsLayout:
         install=install,
         streams=streams,
         notice=notice,
-        task_rows=task_rows,
-        tasks_overflow=tasks_overflow,
+        downloads=downloads_rect,
         installed_label=installed_label,
         remove=remove,
         verify=verify,

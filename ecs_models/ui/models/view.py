@@ -11,6 +11,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.layout import MARGIN
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
 from ecs_models.ui.models import intents
@@ -18,9 +19,9 @@ from ecs_models.ui.models.capability_tags import CapabilityTags
 from ecs_models.ui.models.layout import ModelsLayout, compute_layout
 from ecs_models.ui.models.streams_menu import StreamsMenu
 from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.downloads import DownloadRowView, DownloadsList
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
-from ecs_models.ui.widgets.task_row import TaskRow, TaskRowView, sync_task_rows
 
 PLACEHOLDER = "Enter a model name"
 INSTALLED_TITLE = "Installed models"
@@ -55,12 +56,13 @@ class ModelManagerView(View):
         )
         # The removal question opens under the Remove button when a removal plan is ready.
         self.confirm = ConfirmPopover(manager, box, yes="Remove")
-        # Rows are created when tasks appear and killed when they go: hidden widgets would still
-        # cost pygame_gui's per-frame hover checks.
-        self.rows: list[TaskRow] = []
-        self.overflow_label = pygame_gui.elements.UILabel(
-            relative_rect=lay.tasks_overflow, text="", manager=manager, container=box
-        )
+        # Rows are created when downloads appear and killed when they go: hidden widgets would
+        # still cost pygame_gui's per-frame hover checks. With none, the list takes no room.
+        self.downloads = DownloadsList(manager, box, lay.downloads)
+        # Discarding deletes bytes: asked by the row's Discard button.
+        self.discard_confirm = ConfirmPopover(manager, box, yes="Discard")
+        self._discard_question: tuple[int, str] | None = None
+        self._download_count = 0
         self.installed_label = pygame_gui.elements.UILabel(
             relative_rect=lay.installed_label,
             text=INSTALLED_TITLE,
@@ -116,7 +118,6 @@ class ModelManagerView(View):
         self._notice: tuple[str, bool] = ("", False)
         self._confirmation: str | None = None
         self._selected_caption = INSTALLED_TITLE
-        self._overflow = ""
         self._sort = ModelSortCriteria.NAME
 
     # -- input -------------------------------------------------------------------------
@@ -130,6 +131,10 @@ class ModelManagerView(View):
             answer = self.confirm.answer(event)
             if answer is not None:
                 self.intents.append(intents.RemovalAnswered(confirmed=answer))
+                return True
+            answer = self.discard_confirm.answer(event)
+            if answer is not None:
+                self.intents.append(intents.DiscardAnswered(confirmed=answer))
                 return True
         handled, element = claim_event(self, event)
         if element is None:
@@ -162,10 +167,10 @@ class ModelManagerView(View):
             self.intents.append(intents.RemovePressed())
         elif element is self.verify_button:
             self.intents.append(intents.VerifyPressed())
-        else:
-            for row in self.rows:
-                if element is row.button and row.task_entity is not None:
-                    self.intents.append(intents.CancelPressed(row.task_entity))
+        elif self.downloads.is_clear(element):
+            self.intents.append(intents.ClearFinishedPressed())
+        elif (pressed := self.downloads.action(element)) is not None:
+            self.intents.append(intents.DownloadButtonPressed(*pressed))
 
     def _selection_changed(self, event: pygame.event.Event) -> None:
         selected = frozenset(
@@ -189,6 +194,13 @@ class ModelManagerView(View):
     # -- output ------------------------------------------------------------------------
     def clear_entry(self) -> None:
         self.entry.set_text("")
+
+    def restore_entry(self, text: str) -> bool:
+        """Put a failed name back for correcting, unless the person has typed something else."""
+        if self.entry.get_text():
+            return False
+        self.entry.set_text(text)
+        return True
 
     def show_models(self, items: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> bool:
         """Show (text, model name) items with `selected` names highlighted; True if rebuilt."""
@@ -263,10 +275,12 @@ class ModelManagerView(View):
     def show(self, show_contents: bool = True) -> None:
         """Show the view again (switching back to its tab) without reviving hidden widgets.
 
-        UIPanel.show() shows every child; capability tags not in use go back into hiding.
+        UIPanel.show() shows every child; capability tags not in use, an empty downloads list
+        and unused row buttons go back into hiding.
         """
         super().show(show_contents)
         self.capability_tags.rehide()
+        self.downloads.rehide()
 
     def show_confirmation(self, text: str | None) -> None:
         """Open the removal question by the Remove button, or close it (None)."""
@@ -278,20 +292,43 @@ class ModelManagerView(View):
         else:
             self.confirm.open(text, self.layout.confirm, self.layout.remove)
 
-    def show_tasks(self, rows: Sequence[TaskRowView]) -> None:
-        hidden = sync_task_rows(
-            self.rows, rows, self.layout.task_rows, self.manager, self.get_container()
-        )
-        overflow = f"and {hidden} more download{'s' if hidden > 1 else ''}" if hidden > 0 else ""
-        if overflow != self._overflow:
-            self._overflow = overflow
-            self.overflow_label.set_text(overflow)
+    def show_tasks(
+        self, rows: Sequence[DownloadRowView], summary: str = "", can_clear: bool = False
+    ) -> None:
+        """The downloads list; the view is laid out again when its number of rows changes
+        (the list grows up to its visible rows, and takes no room when empty)."""
+        if len(rows) != self._download_count:
+            self._download_count = len(rows)
+            self.layout = compute_layout(
+                *self.get_container().get_rect().size, downloads=len(rows)
+            )
+            self._apply_layout(self.layout)
+        self.downloads.show(rows, summary, can_clear)
+
+    def show_discard_question(self, task_entity: int | None, text: str = "") -> None:
+        """Ask under the row's Discard button whether to delete its partial download (None
+        closes the question)."""
+        asked = (task_entity, text) if task_entity is not None else None
+        if asked == self._discard_question:
+            return
+        self._discard_question = asked
+        anchor = self.downloads.button_rect(task_entity, "Discard") if task_entity else None
+        if asked is None or anchor is None:
+            self.discard_confirm.close()
+            return
+        box = self.get_container().get_rect()
+        width = min(420, box.width - 2 * MARGIN)
+        place = pygame.Rect(max(MARGIN, anchor.right - width), anchor.bottom + 4, width, 0)
+        place.height = box.height - MARGIN - place.y
+        self.discard_confirm.open(text, place, anchor)
 
     # -- geometry ----------------------------------------------------------------------
     def resize(self, rect: pygame.Rect) -> None:
         """Follow the window: move and size every widget by the layout of the new size."""
         self.move_to(rect)
-        self.layout = compute_layout(*self.get_container().get_rect().size)
+        self.layout = compute_layout(
+            *self.get_container().get_rect().size, downloads=self._download_count
+        )
         self._apply_layout(self.layout)
 
     def _apply_layout(self, lay: ModelsLayout) -> None:
@@ -299,7 +336,6 @@ class ModelManagerView(View):
             (self.entry, lay.entry),
             (self.install_button, lay.install),
             (self.notice_label, lay.notice),
-            (self.overflow_label, lay.tasks_overflow),
             (self.installed_label, lay.installed_label),
             (self.remove_button, lay.remove),
             (self.verify_button, lay.verify),
@@ -314,7 +350,9 @@ class ModelManagerView(View):
         self._show_selected_count()
         if self._confirmation is not None:
             self.confirm.open(self._confirmation, lay.confirm, lay.remove)
-        # Fewer rows fit in a shorter view: show_tasks drops the extra ones next frame.
-        for row, rect in zip(self.rows, lay.task_rows, strict=False):
-            row.place(rect)
+        if lay.downloads.height:
+            self.downloads.place(lay.downloads)
+        if self._discard_question is not None:  # ask again by the button's new place
+            asked, self._discard_question = self._discard_question, None
+            self.show_discard_question(*asked)
         self.streams_menu.place(lay.streams)

@@ -20,8 +20,8 @@ from ecs_models.ui.remote.hosts import HostCard, host_lines
 from ecs_models.ui.remote.layout import compute_remote_layout
 from ecs_models.ui.remote.mirrors import MirrorsSection
 from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.downloads import DownloadRow, DownloadRowView, DownloadsList
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
-from ecs_models.ui.widgets.task_row import TaskRow, TaskRowView, sync_task_rows
 
 RECENT_PROMPT = "Recent destinations…"
 NO_HOSTS = "(no hosts: add an address above)"
@@ -92,7 +92,10 @@ class RemoteView(View):
         self.host_model_entry = entry(lay.host_model_entry, "model to pull or delete on the host")
         self.host_pull_button = button(lay.host_pull, "Pull there")
         self.host_delete_button = button(lay.host_delete, "Delete there")
-        self.rows: list[TaskRow] = []
+        # Every transfer stays reachable: beyond the rows shown, the list scrolls.
+        self.transfers = DownloadsList(
+            manager, box, _union(lay.transfer_rows), title=None, clear_text=None
+        )
         self.result_label = label(lay.result, "", ObjectID(object_id="#ecsm_notice_info"))
         self.selected_model: str | None = None
         self.selected_host: str | None = None
@@ -179,9 +182,9 @@ class RemoteView(View):
             for card in self.cards:
                 if element is card.remove_button and card.url:
                     self.intents.append(ri.RemoveHostPressed(card.url))
-            for row in self.rows:
-                if element is row.button and row.task_entity is not None:
-                    self.intents.append(ri.TransferButtonPressed(row.task_entity))
+            pressed = self.transfers.action(element)
+            if pressed is not None:
+                self.intents.append(ri.TransferButtonPressed(pressed[0]))
 
     def _entry_finished(self, element: object) -> None:
         # Enter in an entry does what the button beside it does.
@@ -287,10 +290,17 @@ class RemoteView(View):
         place.height = bottom - place.y
         self.confirm.open(text, place, button)
 
-    def show_transfers(self, rows: Sequence[TaskRowView]) -> None:
-        sync_task_rows(
-            self.rows, rows, self.layout.transfer_rows, self.manager, self.get_container()
-        )
+    @property
+    def rows(self) -> list[DownloadRow]:
+        return self.transfers.rows
+
+    def show_transfers(self, rows: Sequence[DownloadRowView]) -> None:
+        self.transfers.show(rows)
+
+    def show(self, show_contents: bool = True) -> None:
+        """Show the tab again; an empty transfers list and unused buttons stay hidden."""
+        super().show(show_contents)
+        self.transfers.rehide()
 
     def show_result(self, text: str, *, error: bool) -> None:
         self._result = show_notice_text(self.result_label, self._result, text, error)
@@ -333,7 +343,10 @@ class RemoteView(View):
             host, text = self._question
             self._question = None
             self.show_host_question(host, text)
-        while len(self.rows) > len(lay.transfer_rows):
-            self.rows.pop().kill()
-        for row, row_rect in zip(self.rows, lay.transfer_rows, strict=False):
-            row.place(row_rect)
+        self.transfers.place(_union(lay.transfer_rows))
+
+
+def _union(rects: Sequence[pygame.Rect]) -> pygame.Rect:
+    """The area the transfer rows take, for the scrolling list that holds them."""
+    first = pygame.Rect(rects[0])
+    return first.unionall([pygame.Rect(r) for r in rects[1:]]).inflate(0, 4)
