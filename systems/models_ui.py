@@ -11,9 +11,11 @@ import esper
 from ecs_models.app.config import LocalModelConfig, ManagerSettings, ModelMetadata
 from ecs_models.app.frame_state import InventoryState, SystemStatus
 from ecs_models.app.health_records import HealthRecords
+from ecs_models.app.model_filter import search_texts
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.app.sorting import sort_models
+from ecs_models.app.store_totals import totals_text
 from ecs_models.components import downloads as dl
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.fit_cache import FitVerdicts
@@ -224,11 +226,12 @@ class UISystem(System):
         self.health = HealthRecords.of(resources)
         self._shown_inventory: tuple[object, ...] | None = None
         self._items: list[tuple[str, str]] = []
+        self._search: dict[str, str] = {}
         self._shown_selection: frozenset[str] = frozenset()
         self._shown_details: tuple[object, ...] = ()
         self._notice_count = 0
         self._shown_status: tuple[object, ...] = ()
-        self._totals: tuple[int, int, int] = (-1, 0, 0)  # inventory version, count, bytes
+        self._totals: tuple[int, str] = (-1, "")  # inventory version, the models' bytes
         self._captions = RowCaptions()
         view.streams_menu.show(self.config.resource_limits.download_streams)
 
@@ -332,10 +335,11 @@ class UISystem(System):
             models = [entry.metadata for _, entry in esper.get_component(InstalledModelEntry)]
             ordered = sort_models(models, panel.sort_criteria)
             self._items = [(self._with_badge(m, self._item_text(m), now), m.name) for m in ordered]
+            self._search = search_texts(models)
             self.view.show_sort(panel.sort_criteria)
-            self.view.show_models(self._items, selection)
+            self.view.show_models(self._items, selection, self._search)
         elif selection != self._shown_selection:
-            self.view.show_models(self._items, selection)
+            self.view.show_models(self._items, selection, self._search)
         self._shown_selection = selection
         # Details change with the focus, the inventory, or a finished verify (a notice appears).
         fits_version = self.fits.version if self.fits is not None else 0
@@ -404,7 +408,17 @@ class UISystem(System):
         if key == self._shown_status:
             return
         self._shown_status = key
+        # The models' bytes first: on a narrow window the end of the line is cut.
         parts = []
+        if self.inventory.loaded:
+            if self._totals[0] != self.inventory.version:
+                self._totals = (
+                    self.inventory.version,
+                    totals_text(self.config.installed_models.values()),
+                )
+            parts.append(self._totals[1])
+        else:
+            parts.append("Reading the models directory")
         if sample is None:
             parts.append("Measuring disk and memory")
         else:
@@ -413,13 +427,4 @@ class UISystem(System):
                 f"RAM {human_bytes(sample.ram_available)} free of {human_bytes(sample.ram_total)}"
             )
             parts.append(f"CPU {sample.cpu_percent:.0f} %")
-        if self.inventory.loaded:
-            if self._totals[0] != self.inventory.version:
-                installed = self.config.installed_models.values()
-                total = sum(m.size for m in installed)
-                self._totals = (self.inventory.version, len(installed), total)
-            _, count, total = self._totals
-            parts.append(f"{count} model{'s' if count != 1 else ''}, {human_bytes(total)}")
-        else:
-            parts.append("reading the models directory")
         self.view.show_status("  ·  ".join(parts))

@@ -10,6 +10,7 @@ from ecs_models.app.config import LocalModelConfig
 from ecs_models.app.frame_clock import FrameClock
 from ecs_models.app.frame_state import InventoryState, SystemStatus
 from ecs_models.app.health_records import HealthRecords
+from ecs_models.app.model_filter import search_texts
 from ecs_models.app.perf_log import PerformanceLog
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
@@ -119,7 +120,7 @@ class PerformanceAreaSystem(System):
         ]
         if self.selection.model_name not in self.config.installed_models:
             self.selection.model_name = None
-        self.view.show_models(items, self.selection.model_name)
+        self.view.show_models(items, self.selection.model_name, search_texts(models))
 
     def _sync_details(self) -> None:
         name = self.selection.model_name

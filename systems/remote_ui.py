@@ -9,6 +9,7 @@ import esper
 
 from ecs_models.app.config import ModelMetadata
 from ecs_models.app.frame_state import InventoryState
+from ecs_models.app.model_filter import search_texts
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.components.model import InstalledModelEntry
@@ -82,7 +83,7 @@ class RemoteUISystem(System):
                 (entry.metadata for _, entry in esper.get_component(InstalledModelEntry)),
                 key=lambda m: m.display,
             )
-            self.view.show_models([model_item(m) for m in models])
+            self.view.show_models([model_item(m) for m in models], search_texts(models))
         if self.state.version != self._shown_state:
             self._shown_state = self.state.version
             self.view.show_recent(self.state.recent)

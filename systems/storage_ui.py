@@ -6,7 +6,9 @@ import time
 
 import esper
 
+from ecs_models.app.config import LocalModelConfig
 from ecs_models.app.health_records import HealthRecords
+from ecs_models.app.model_filter import search_text
 from ecs_models.app.resources import Resources
 from ecs_models.app.schedule import System
 from ecs_models.components.notice import Notice, NoticeLevel
@@ -21,6 +23,7 @@ from ecs_models.components.storage import (
 )
 from ecs_models.formatting import human_bytes, human_rate
 from ecs_models.storage.health import ModelHealth
+from ecs_models.storage.report import ModelStorage
 from ecs_models.store.model_store import ModelStore
 from ecs_models.systems.notices import post_error, post_notice
 from ecs_models.ui.core.health_badge import badge_clock
@@ -42,6 +45,7 @@ class StorageUISystem(System):
         self.state = resources.get(StorageState)
         self.health = HealthRecords.of(resources)
         self.root = resources.get(ModelStore).root
+        self.config = resources.try_get(LocalModelConfig)
         self._shown_versions: tuple[object, ...] | None = None
         self._caption_at = 0.0
         self._shown_disk: object = _UNSET
@@ -204,7 +208,7 @@ class StorageUISystem(System):
             rows = [
                 (storage_text.report_row(m, saved.get(m.name), now), m.name) for m in report.models
             ]
-            view.show_report_rows(rows, state.selected)
+            view.show_report_rows(rows, state.selected, self._search_texts(report.models))
             self._sync_cleanup()
         names = {m.name: m.display for m in report.models} if report is not None else {}
         focused = state.focused if state.focused in names else None
@@ -215,6 +219,15 @@ class StorageUISystem(System):
         view.show_button_text(view.verify_button, "verify_text", verify_text)
         if focused is not None:
             view.suggest_path(storage_text.default_export_path(focused))
+
+    def _search_texts(self, models: list[ModelStorage]) -> dict[str, str]:
+        """What the filter searches per row: the Models inventory's facts (family, size class)
+        where it has the model, else the name shown."""
+        installed = self.config.installed_models if self.config is not None else {}
+        return {
+            m.name: search_text(installed[m.name]) if m.name in installed else m.display.lower()
+            for m in models
+        }
 
     def _sync_job(self) -> None:
         job = next(

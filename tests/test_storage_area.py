@@ -197,9 +197,7 @@ def test_report_rows_select_as_on_a_desktop(
     assert _state(harness).selected == {first, second}
     assert view.report_title.text.endswith("  ·  2 selected")
     assert view.verify_button.text == "Verify selected"
-    drawn = [
-        i["button_element"].drawable_shape.active_state.state_id for i in view.report_list.item_list
-    ]
+    drawn = [i["button_element"].state for i in view.report_list.item_list]
     assert drawn == ["selected", "selected"]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pygame
 import pytest
 from lifecycle_support import manifest_files, pull
+from support.many_models import install_many
 from support.model_builder import PushedModel, push_small_model
 from support.registry_server import RegistryServer
 
@@ -103,3 +104,50 @@ def test_the_window_removes_exactly_the_selected_rows(
     # The question was on screen, and Escape took it away.
     assert yellow_pixels(tmp_path / "question.png") > 200
     assert yellow_pixels(tmp_path / "after_escape.png") < 20
+
+
+def test_filter_keyboard_select_and_delete_remove_exactly_that_model(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    """150 models: Ctrl+F, type a filter, Down into the list and Down again, Delete asks,
+    Escape keeps everything, Delete + Enter removes exactly the row the keyboard chose."""
+    many = install_many(models_dir, 150)
+    root = models_dir / "manifests"
+    paths = {name: str(path.relative_to(models_dir)) for name, path in many.manifests.items()}
+    before = sorted(paths.values())
+    # What "gemma2 instruct" leaves, in the list's order (by name); Down, Down picks the second.
+    matching = sorted(
+        (n for n in many.names if "-gemma2-" in n and n.endswith(":instruct")),
+        key=lambda n: n.removeprefix("registry.ollama.ai/library/"),
+    )
+    chosen = matching[1]
+    result = run_window(
+        models_dir,
+        [
+            ["key", "ctrl+f"],
+            ["type", "gemma2 instruct"],
+            ["key", "Down"],  # from the filter into the list: its first row
+            ["key", "Down"],
+            ["key", "Delete"],
+            ["shot", str(tmp_path / "question.png")],
+            ["key", "Escape"],
+            ["manifests", "after_escape"],
+            ["shot", str(tmp_path / "after_escape.png")],
+            ["key", "Delete"],
+            ["key", "Return"],
+            ["wait_gone", paths[chosen]],
+            ["manifests", "after_enter"],
+        ],
+        tmp_path,
+    )
+    seen = result["manifests"]
+    assert isinstance(seen, dict)
+    assert sorted(seen["after_escape"]) == before
+    assert sorted(seen["after_enter"]) == sorted(set(before) - {paths[chosen]})
+    on_disk = sorted(str(p.relative_to(models_dir)) for p in root.rglob("*") if p.is_file())
+    assert on_disk == sorted(set(before) - {paths[chosen]})
+    assert yellow_pixels(tmp_path / "question.png") > 200
+    assert yellow_pixels(tmp_path / "after_escape.png") < 20
+    # The blobs the others share are all still there and whole.
+    store = ModelStore(models_dir)
+    assert all(report.ok for report in store.verify(matching[:1]))

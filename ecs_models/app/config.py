@@ -58,6 +58,9 @@ class ModelMetadata:
     format: str | None = None
     layer_count: int = 0
     last_used: datetime | None = None
+    # (digest, size) of every blob it needs: models share blobs, so bytes on disk are counted
+    # once per digest (the status bar), while `size` is this model's own total.
+    blobs: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def metadata_of(store: ModelStore, model: InstalledModel) -> ModelMetadata:
         format=details.format,
         layer_count=len(model.manifest.layers),
         last_used=_last_used(store, model),
+        blobs=tuple((blob.digest, blob.size) for blob in model.manifest.unique_blobs),
     )
 
 

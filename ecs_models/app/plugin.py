@@ -23,13 +23,14 @@ from ecs_models.app.schedule import (
     entered_world,
     new_world_name,
 )
+from ecs_models.app.ui_state import MODELS_LIST
 from ecs_models.app.workers import WorkerPools
 from ecs_models.components.downloads import DownloadsState
 from ecs_models.components.facts_cache import ModelFactsCache
 from ecs_models.components.installation import ModelInstallationTask
 from ecs_models.components.lifecycle import InventoryRefreshRequest
 from ecs_models.components.notice import NoticeLog
-from ecs_models.components.panel import ModelManagerPanel
+from ecs_models.components.panel import ModelManagerPanel, ModelSortCriteria
 from ecs_models.components.reachability import RegistryReachability
 from ecs_models.components.remote import RemoteTransfer
 from ecs_models.names import DEFAULT_HOST
@@ -46,11 +47,16 @@ from ecs_models.ui.core.sleep import SleepingView
 from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.models.view import ModelManagerView
 from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.filtered_list import FilterEntry
+from ecs_models.ui.widgets.keyboard import KeyboardNavigator, focus_order
 from ecs_models.ui.widgets.messages import BUTTON_HEIGHT, BUTTON_WIDTH, MessagesPanel
 from ecs_models.ui.widgets.tab_bar import TabBar, split_rect
 
 MODELS_TAB = "Models"
 QUIT_QUESTION_WIDTH = 440
+# Ctrl+1 ... Ctrl+9 show the tabs in their order.
+_TAB_KEYS = tuple(range(pygame.K_1, pygame.K_9 + 1))  # SDL key codes are the digits' ASCII
+_CTRL = pygame.KMOD_CTRL | pygame.KMOD_META
 
 
 def messages_button_rect(rect: pygame.Rect) -> pygame.Rect:
@@ -108,6 +114,9 @@ class ModelManagementPlugin:
             for area in self.areas:
                 area.view.hide()
         self.view = ModelManagerView(manager, models_rect)
+        self.active_title = MODELS_TAB
+        # Tab order, focus ring, keys for buttons, lists and drop-downs: one layer for every area.
+        self.keyboard = KeyboardNavigator(manager)
         self.schedule = Schedule(world_name or new_world_name())
         with entered_world(self.schedule.world_name):
             esper.create_entity(ModelManagerPanel())
@@ -146,6 +155,21 @@ class ModelManagementPlugin:
     def world_name(self) -> str:
         return self.schedule.world_name
 
+    def sort_orders(self) -> dict[str, str]:
+        """Each list's sort order by name (ui_state.MODELS_LIST), for the window to remember."""
+        with entered_world(self.schedule.world_name):
+            panel = next(iter(esper.get_component(ModelManagerPanel)), None)
+        return {MODELS_LIST: panel[1].sort_criteria.value} if panel is not None else {}
+
+    def restore_sort_orders(self, orders: dict[str, str]) -> None:
+        """Sort orders remembered from an earlier run; an unknown value keeps the default."""
+        wanted = orders.get(MODELS_LIST)
+        if wanted not in {c.value for c in ModelSortCriteria}:
+            return
+        with entered_world(self.schedule.world_name):
+            for _, panel in esper.get_component(ModelManagerPanel):
+                panel.sort_criteria = ModelSortCriteria(wanted)
+
     @property
     def store(self) -> ModelStore:
         return self.resources.get(ModelStore)
@@ -176,15 +200,53 @@ class ModelManagementPlugin:
             if chosen is not None:
                 self.show_tab(chosen)
                 return True
+        self.keyboard.note_event(event)
+        if self._shortcut(event):
+            return True
         handled = self.view.handle_event(event)
         for area in self.areas:
             handled = area.view.handle_event(event) or handled
+        if not handled and event.type == pygame.KEYDOWN:
+            handled = self.keyboard.handle_key(event, self._focus_roots())
         return handled
+
+    def _shortcut(self, event: pygame.event.Event) -> bool:
+        """Ctrl+1..5 show a tab; Ctrl+F puts the keyboard in the filter of the area on show."""
+        if event.type != pygame.KEYDOWN or not event.mod & _CTRL:
+            return False
+        titles = [title for title, _ in self._views()]
+        if event.key in _TAB_KEYS[: len(titles)] and self.tab_bar is not None:
+            title = titles[_TAB_KEYS.index(event.key)]
+            self.show_tab(title)
+            # The keyboard goes to the tab's button: X11 also sends Ctrl+1 as the text "1",
+            # which must not land in a text field that had the focus.
+            self.keyboard.focus(self.tab_bar.buttons[title])
+            return True
+        if event.key == pygame.K_f:
+            entry = next(
+                (e for e in focus_order(self._focus_roots()) if isinstance(e, FilterEntry)), None
+            )
+            if entry is not None:
+                self.keyboard.focus(entry)
+                entry.select_all()
+                return True
+        return False
+
+    def _focus_roots(self) -> list[object]:
+        """What Tab moves through: the quit question alone while it asks; else the tab strip,
+        the Messages button, then the area on show."""
+        if self.quit_question.is_open:
+            return [self.quit_question.panel]
+        active = dict(self._views())[self.active_title]
+        strip = [self.tab_bar] if self.tab_bar is not None else []
+        return [*strip, self.messages.button, active]
 
     def show_tab(self, title: str) -> None:
         """Show one area (or the Models view) and hide the others, which go to sleep."""
         if self.tab_bar is not None:
             self.tab_bar.select(title)
+        self.active_title = title
+        self.keyboard.hide_ring()
         for view_title, view in self._views():
             sleeper = self._sleepers[view_title]
             if view_title == title:
@@ -208,6 +270,7 @@ class ModelManagementPlugin:
         """Run the chained system sets once, in the plugin's own world."""
         if not self._closed:
             self.schedule.run(dt)
+            self.keyboard.update()
 
     # -- closing while busy --------------------------------------------------------------
     def busy(self) -> int:
@@ -276,7 +339,7 @@ class ModelManagementPlugin:
         self.pools.shutdown(wait=True)
         self.messages.kill()
         self.quit_question.close()
-        kill(self.view, *(area.view for area in self.areas))
+        kill(self.view, *(area.view for area in self.areas), self.keyboard.ring)
         if self.tab_bar is not None:
             self.tab_bar.close()
         self.schedule.delete_world()

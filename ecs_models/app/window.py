@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import signal
 import sys
@@ -16,8 +18,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 import pygame_gui
 
+from ecs_models.app.frame_state import InventoryState
 from ecs_models.app.pacing import FramePacing
 from ecs_models.app.plugin import ModelManagementPlugin, load_theme
+from ecs_models.app.ui_state import UiState, load_ui_state, save_ui_state, ui_state_file
 from ecs_models.errors import EcsModelsError
 
 WINDOW_SIZE = (1100, 720)
@@ -35,13 +39,15 @@ def run_window(
     registry: str | None = None,
     insecure: bool = False,
     max_frames: int | None = None,
-    size: tuple[int, int] = WINDOW_SIZE,
+    size: tuple[int, int] | None = None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None = None,
 ) -> int:
     """Open the manager window and run until it is closed; returns the exit status (0).
 
     `max_frames` ends the loop after that many frames; `on_frame` is called after every painted
     frame and ends the loop by returning True (the benchmark measures cold start with it).
+    With no `size` the window opens at the size it had when last closed (app/ui_state), and
+    the Models list keeps its sort order the same way.
     """
     requested_driver = os.environ.get("SDL_VIDEODRIVER")
     if not requested_driver and not _linux_display_present():
@@ -62,6 +68,9 @@ def run_window(
                 f"The window cannot open: SDL found no display it can use (only its {driver} "
                 f"driver, which shows nothing); {NO_DISPLAY_HINT}."
             )
+        remembered = load_ui_state(ui_state_file())
+        if size is None:
+            size = _opening_size(remembered.window_size)
         screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         pygame.display.set_caption("ecs_models: local model manager")
         manager = pygame_gui.UIManager(size)
@@ -73,8 +82,10 @@ def run_window(
             insecure=insecure,
             paint_background=False,
         )
+        plugin.restore_sort_orders(remembered.sort_orders)
         try:
-            _loop(screen, manager, plugin, max_frames, on_frame, terminated)
+            closed_size = _loop(screen, manager, plugin, max_frames, on_frame, terminated)
+            _remember(remembered, size, closed_size, plugin.sort_orders())
         finally:
             plugin.close()
     finally:
@@ -82,6 +93,29 @@ def run_window(
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _opening_size(remembered: tuple[int, int] | None) -> tuple[int, int]:
+    """The remembered size (else the default), within the minimum and the screen."""
+    wanted = remembered or WINDOW_SIZE
+    info = pygame.display.Info()
+    screen = (info.current_w, info.current_h)
+    return (
+        max(MIN_SIZE[0], min(wanted[0], screen[0] if screen[0] > 0 else wanted[0])),
+        max(MIN_SIZE[1], min(wanted[1], screen[1] if screen[1] > 0 else wanted[1])),
+    )
+
+
+def _remember(
+    before: UiState, opened: tuple[int, int], closed: tuple[int, int], sort_orders: dict[str, str]
+) -> None:
+    """Write the size and sort orders if they changed (an untouched run writes nothing)."""
+    after = UiState(closed, {**before.sort_orders, **sort_orders})
+    if after.sort_orders == before.sort_orders and closed == opened:
+        return
+    # A read-only config dir: the window still closes, and opens at the default size next time.
+    with contextlib.suppress(OSError):
+        save_ui_state(ui_state_file(), after)
 
 
 def _catch_sigterm(terminated: threading.Event) -> signal.Handlers | Callable[..., object] | int | None:
@@ -126,11 +160,15 @@ class WindowLoop:
         self.plugin = plugin
         self.pacing = pacing or FramePacing()
         self.closed = False
+        self.size: tuple[int, int] = screen.get_size()
         self._clock = pygame.time.Clock()
         self._last = time.perf_counter()
         self._gui_dt = 0.0
+        self._inventory = plugin.resources.get(InventoryState)
+        self._frozen_version = -1
 
     def frame(self) -> FrameTiming:
+        self._freeze_long_lived()
         for event in pygame.event.get():
             self.pacing.note_input(time.perf_counter())
             if event.type == pygame.QUIT:
@@ -141,6 +179,7 @@ class WindowLoop:
                     self.closed = True
             if event.type == pygame.VIDEORESIZE:
                 width, height = max(event.w, MIN_SIZE[0]), max(event.h, MIN_SIZE[1])
+                self.size = (width, height)
                 self.manager.set_window_resolution((width, height))
                 self.plugin.resize(pygame.Rect(0, 0, width, height))
             self.manager.process_events(event)
@@ -166,6 +205,19 @@ class WindowLoop:
             pygame.display.flip()
         return FrameTiming(work, painted)
 
+    def _freeze_long_lived(self) -> None:
+        """Move what exists now (modules, widgets, the theme, the listed models' rows) out of
+        the garbage collector's sight, after start-up and after each inventory change.
+
+        A full collection walks every tracked object: with 1,000 models listed one costs
+        5-10 ms, and a keystroke that makes a thousand row dicts can trigger it. Frozen objects
+        are still freed when their last reference goes; only cycles among them stay.
+        """
+        version = self._inventory.version
+        if version != self._frozen_version:
+            self._frozen_version = version
+            gc.freeze()
+
     def wait(self) -> None:
         """Sleep until the next frame is due, at the rate the pacing asks for now."""
         self._clock.tick(self.pacing.frame_rate(time.perf_counter()))
@@ -178,14 +230,17 @@ def _loop(
     max_frames: int | None,
     on_frame: Callable[[ModelManagementPlugin], bool] | None,
     terminated: threading.Event,
-) -> None:
+) -> tuple[int, int]:
+    """Run frames until the window closes (or the frames, `on_frame` or SIGTERM end it); its
+    size then."""
     window = WindowLoop(screen, manager, plugin)
     frames = 0
     while max_frames is None or frames < max_frames:
         painted = window.frame().painted
         if window.closed or terminated.is_set():
-            return
+            break
         frames += 1
         if painted and on_frame is not None and on_frame(plugin):
-            return
+            break
         window.wait()
+    return window.size

@@ -5,7 +5,8 @@
 STEPS_JSON is a list of steps: ["click", ROW, MODIFIER] clicks a row of the Models list (MODIFIER
 "" / "ctrl" / "shift"), ["remove"] presses the Remove button, ["key", NAME] presses a key,
 ["manifests", LABEL] records which manifest files exist at that moment, ["shot", FILE] captures
-the screen with ImageMagick, ["wait_gone", RELPATH] waits (up to 20 s) until a manifest is gone.
+the screen with ImageMagick, ["wait_gone", RELPATH] waits (up to 20 s) until a manifest is gone,
+["type", TEXT] types TEXT into whatever has the keyboard (keys may be combos: "ctrl+f").
 OUT_JSON receives {"manifests": {LABEL: [...]}, "window": [w, h]}.
 
 Where to click is computed from the same layout functions the window uses, so the driver follows
@@ -94,6 +95,9 @@ def main() -> None:
                 time.sleep(1.0)  # the removal plan runs on a worker
             elif kind == "key":
                 xdotool("key", "--window", window, str(step[1]))
+                time.sleep(0.8)
+            elif kind == "type":
+                xdotool("type", "--window", window, "--delay", "60", str(step[1]))
                 time.sleep(0.8)
             elif kind == "manifests":
                 result["manifests"][str(step[1])] = manifests(models_dir)  # type: ignore[index]

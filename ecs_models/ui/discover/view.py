@@ -12,6 +12,7 @@ from pygame_gui.core import ObjectID
 from ecs_models.catalog import CATEGORIES, SIZE_BUCKETS
 from ecs_models.components.discover import DiscoverMode
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.fit_text import set_fitted_text
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
 from ecs_models.ui.core.visibility import hide, show
@@ -186,7 +187,7 @@ class DiscoverView(View):
     def _set(self, label: Any, text: str) -> None:
         if self._texts.get(id(label)) != text:
             self._texts[id(label)] = text
-            label.set_text(text)
+            set_fitted_text(label, text, padding=2)  # a long line: cut, whole on hover
 
     def show_origin(self, text: str) -> None:
         self._set(self.origin_label, text)
@@ -281,3 +282,5 @@ class DiscoverView(View):
             *zip(self.update_buttons, lay.update_buttons, strict=True),
         ]
         place(placed)
+        for label in (self.origin_label, self.status_label, self.tags_label, *self.detail_labels):
+            set_fitted_text(label, self._texts.get(id(label), label.text), padding=2)

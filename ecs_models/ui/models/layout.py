@@ -15,6 +15,8 @@ MIN_HEIGHT = 380
 DETAIL_LINES = 13  # 9 facts, Health, the capability tags, Fit, Measured
 CONFIRM_MIN_WIDTH = 260
 STREAMS_WIDTH = 112  # "16 streams" and the drop-down arrow
+FILTER_MAX_WIDTH = 360
+COUNT_MIN_WIDTH = 180  # "150 of 1000  ·  12 selected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,8 @@ class ModelsLayout:
     streams: pygame.Rect
     notice: pygame.Rect
     downloads: pygame.Rect
-    installed_label: pygame.Rect
+    filter_entry: pygame.Rect
+    installed_label: pygame.Rect  # the count beside the filter: "12 of 150  ·  2 selected"
     remove: pygame.Rect
     verify: pygame.Rect
     sort: pygame.Rect
@@ -59,8 +62,11 @@ def compute_layout(width: int, height: int, downloads: int = 0) -> ModelsLayout:
     sort = pygame.Rect(w - MARGIN - 180, y, 180, ROW)
     verify = pygame.Rect(sort.x - 8 - 84, y, 84, ROW)
     remove = pygame.Rect(verify.x - 8 - 84, y, 84, ROW)
-    # Up to the Remove button: it also says how many rows are selected.
-    installed_label = pygame.Rect(MARGIN, y, remove.x - 8 - MARGIN, ROW)
+    # The filter, then up to the Remove button the count of rows shown and selected.
+    left = remove.x - 8 - MARGIN
+    filter_w = max(120, min(FILTER_MAX_WIDTH, left - COUNT_MIN_WIDTH - 8))
+    filter_entry = pygame.Rect(MARGIN, y, filter_w, ROW)
+    installed_label = pygame.Rect(filter_entry.right + 8, y, max(40, left - filter_w - 8), ROW)
     y += ROW + 4
     status = pygame.Rect(MARGIN, h - MARGIN - LINE, inner, LINE)
     main_height = max(60, status.y - 4 - y)
@@ -79,6 +85,7 @@ def compute_layout(width: int, height: int, downloads: int = 0) -> ModelsLayout:
         streams=streams,
         notice=notice,
         downloads=downloads_rect,
+        filter_entry=filter_entry,
         installed_label=installed_label,
         remove=remove,
         verify=verify,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 import pygame
@@ -11,6 +11,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.components.panel import ModelSortCriteria
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.fit_text import set_fitted_text
 from ecs_models.ui.core.layout import MARGIN
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
@@ -20,11 +21,11 @@ from ecs_models.ui.models.layout import ModelsLayout, compute_layout
 from ecs_models.ui.models.streams_menu import StreamsMenu
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.downloads import DownloadRowView, DownloadsList
+from ecs_models.ui.widgets.filtered_list import FilteredList
+from ecs_models.ui.widgets.keyboard import typing_in_entry
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
-from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
 PLACEHOLDER = "Enter a model name"
-INSTALLED_TITLE = "Installed models"
 
 
 class ModelManagerView(View):
@@ -63,13 +64,17 @@ class ModelManagerView(View):
         self.discard_confirm = ConfirmPopover(manager, box, yes="Discard")
         self._discard_question: tuple[int, str] | None = None
         self._download_count = 0
-        self.installed_label = pygame_gui.elements.UILabel(
-            relative_rect=lay.installed_label,
-            text=INSTALLED_TITLE,
-            manager=manager,
-            container=box,
-            object_id=ObjectID(class_id="@ecsm_task_name"),  # left-aligned over the list
+        # The filter box, its count ("12 of 150  ·  2 selected") and the installed list.
+        self.filtered = FilteredList(
+            manager,
+            box,
+            entry=lay.filter_entry,
+            count=lay.installed_label,
+            rows=lay.models_list,
+            list_id="#ecsm_models_list",
         )
+        self.installed_label = self.filtered.count_label
+        self.models_list = self.filtered.list
         self.remove_button = pygame_gui.elements.UIButton(
             relative_rect=lay.remove, text="Remove", manager=manager, container=box
         )
@@ -82,13 +87,6 @@ class ModelManagerView(View):
             relative_rect=lay.sort,
             manager=manager,
             container=box,
-        )
-        self.models_list = DesktopSelectionList(
-            relative_rect=lay.models_list,
-            item_list=[],
-            manager=manager,
-            container=box,
-            object_id=ObjectID(object_id="#ecsm_models_list"),
         )
         self.detail_labels = [
             pygame_gui.elements.UILabel(
@@ -108,16 +106,11 @@ class ModelManagerView(View):
             container=box,
             object_id=ObjectID(object_id="#ecsm_status"),
         )
-        self._item_names: dict[str, str] = {}
-        self._items: tuple[str, ...] = ()
-        self._shown_selection: frozenset[str] = frozenset()
-        self._focused: str | None = None
         self._details: tuple[str, ...] = ()
         self._tags: tuple[tuple[str, ...], int | None] = ((), None)
         self._status = ""
         self._notice: tuple[str, bool] = ("", False)
         self._confirmation: str | None = None
-        self._selected_caption = INSTALLED_TITLE
         self._sort = ModelSortCriteria.NAME
 
     # -- input -------------------------------------------------------------------------
@@ -136,24 +129,26 @@ class ModelManagerView(View):
             if answer is not None:
                 self.intents.append(intents.DiscardAnswered(confirmed=answer))
                 return True
+            if self.filtered.handle_key(event):
+                return True
+            if self._delete_key(event):
+                return True
+        typed = self.filtered.follow_typing(event)
+        if typed is not None:
+            self.intents.append(intents.SelectionChanged(typed.selected, typed.focused))
         handled, element = claim_event(self, event)
         if element is None:
             return handled
+        picked = self.filtered.handle_event(event, element)
+        if picked is not None:
+            self.intents.append(intents.SelectionChanged(picked.selected, picked.focused))
+            return True
         if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.entry:
             self.intents.append(intents.InstallPressed(self.entry.get_text()))
         elif event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and element is self.entry:
             self.intents.append(intents.InputChanged(self.entry.get_text()))
         elif event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
-        elif (
-            event.type
-            in (
-                pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
-                pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
-            )
-            and element is self.models_list
-        ):
-            self._selection_changed(event)
         elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED and element is self.sort_menu:
             self.intents.append(intents.SortChanged(ModelSortCriteria(event.text)))
         elif (streams := self.streams_menu.chosen(event, element)) is not None:
@@ -172,20 +167,14 @@ class ModelManagerView(View):
         elif (pressed := self.downloads.action(element)) is not None:
             self.intents.append(intents.DownloadButtonPressed(*pressed))
 
-    def _selection_changed(self, event: pygame.event.Event) -> None:
-        selected = frozenset(
-            self._item_names[text]
-            for text in self.models_list.get_multi_selection()
-            if text in self._item_names
-        )
-        clicked = self._item_names.get(getattr(event, "text", ""), None)
-        if event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION and clicked is not None:
-            self._focused = clicked
-        elif self._focused not in selected:
-            self._focused = max(selected) if selected else None
-        self._shown_selection = selected
-        self._show_selected_count()
-        self.intents.append(intents.SelectionChanged(selected, self._focused))
+    def _delete_key(self, event: pygame.event.Event) -> bool:
+        """Delete (not while typing) asks to remove the selected models, as Remove does."""
+        if event.type != pygame.KEYDOWN or event.key != pygame.K_DELETE:
+            return False
+        if typing_in_entry(self.manager) or self.confirm.is_open or self.discard_confirm.is_open:
+            return False
+        self.intents.append(intents.RemovePressed())
+        return True
 
     def drain_intents(self) -> list[intents.UiIntent]:
         drained, self.intents = self.intents, []
@@ -202,38 +191,19 @@ class ModelManagerView(View):
         self.entry.set_text(text)
         return True
 
-    def show_models(self, items: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> bool:
-        """Show (text, model name) items with `selected` names highlighted; True if rebuilt."""
-        texts = tuple(text for text, _ in items)
-        wanted = frozenset(selected)
-        if texts == self._items and wanted == self._shown_selection:
-            return False
-        if texts != self._items:
-            same_rows = [self._item_names.get(t) for t in self._items] == [n for _, n in items]
-            self._item_names = {text: name for text, name in items}
-            self._items = texts
-            # Only a row's text changed (a health badge): keep the scroll (a rebuild resets it).
-            if not (same_rows and self.models_list.retext(list(texts))):
-                self.models_list.set_item_list(list(texts))
-        self.models_list.set_selected_texts(
-            {text for text, name in self._item_names.items() if name in wanted}
-        )
-        self._shown_selection = wanted
-        self._show_selected_count()
-        return True
+    def show_models(
+        self,
+        items: Sequence[tuple[str, str]],
+        selected: AbstractSet[str],
+        search: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Show (text, model name) items that pass the filter (which searches `search[name]`,
+        else the text), with `selected` names highlighted; True when the list changed. A row
+        whose text alone changed (a health badge) keeps the list's scroll."""
+        return self.filtered.show(items, selected, search)
 
-    def _show_selected_count(self) -> None:
-        count = self.models_list.selected_count()
-        caption = INSTALLED_TITLE
-        if count:
-            # The long form when it fits beside the Remove button, else just the count.
-            caption = f"{INSTALLED_TITLE}  ·  {count} selected"
-            font = self.installed_label.font
-            if font is None or font.size(caption)[0] > self.installed_label.rect.width - 8:
-                caption = f"{count} selected"
-        if caption != self._selected_caption:
-            self._selected_caption = caption
-            self.installed_label.set_text(caption)
+    def focus_filter(self) -> None:
+        self.filtered.focus_filter()
 
     def show_sort(self, criteria: ModelSortCriteria) -> None:
         if criteria != self._sort:
@@ -255,7 +225,8 @@ class ModelManagerView(View):
             self.detail_labels, self._details or padded, padded, strict=False
         ):
             if old != new or not self._details:
-                label.set_text(new)
+                # A long line ("Fit: ...") is cut to the pane with the whole line on hover.
+                set_fitted_text(label, new, padding=2)
         self._details = padded
 
     def _show_tags(self) -> None:
@@ -267,7 +238,7 @@ class ModelManagerView(View):
     def show_status(self, text: str) -> None:
         if text != self._status:
             self._status = text
-            self.status_label.set_text(text)
+            set_fitted_text(self.status_label, text, padding=2)
 
     def show_notice(self, text: str, *, error: bool) -> None:
         self._notice = show_notice_text(self.notice_label, self._notice, text, error)
@@ -336,18 +307,19 @@ class ModelManagerView(View):
             (self.entry, lay.entry),
             (self.install_button, lay.install),
             (self.notice_label, lay.notice),
-            (self.installed_label, lay.installed_label),
             (self.remove_button, lay.remove),
             (self.verify_button, lay.verify),
             (self.sort_menu, lay.sort),
-            (self.models_list, lay.models_list),
             (self.status_label, lay.status),
             *zip(self.detail_labels, lay.details, strict=True),
         )
         place(placed)
+        self.filtered.place(lay.filter_entry, lay.installed_label, lay.models_list)
+        # The widths changed: cut the details and the status line to them again.
+        for label, text in zip(self.detail_labels, self._details, strict=False):
+            set_fitted_text(label, text, padding=2)
+        set_fitted_text(self.status_label, self._status, padding=2)
         self._show_tags()
-        self._selected_caption = ""  # the label's width changed: choose its caption again
-        self._show_selected_count()
         if self._confirmation is not None:
             self.confirm.open(self._confirmation, lay.confirm, lay.remove)
         if lay.downloads.height:

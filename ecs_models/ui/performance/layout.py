@@ -14,6 +14,7 @@ GAUGE_TITLES = ("CPU", "RAM", "Swap", "Disk", "Network in", "GPU")
 MIN_WIDTH = 640
 MIN_HEIGHT = 420
 TABLE_ROW = 24  # one line of the benchmark table
+FILTER_ROW = 28  # the installed models' filter box
 
 
 def table_height(rows: int) -> int:
@@ -26,7 +27,8 @@ class PerformanceLayout:
     system_label: pygame.Rect
     gauges: tuple[pygame.Rect, ...]
     fps: pygame.Rect
-    models_label: pygame.Rect
+    models_filter: pygame.Rect
+    models_count: pygame.Rect  # beside the filter: "12 of 150"
     models_list: pygame.Rect
     title: pygame.Rect
     fit: pygame.Rect
@@ -61,8 +63,12 @@ def compute_layout(width: int, height: int, table_rows: int = 0) -> PerformanceL
     cache = pygame.Rect(MARGIN, notice.y - LINE - 2, inner, LINE)
     bottom = cache.y - 6
     list_w = int(inner * 0.36)
-    models_label = pygame.Rect(MARGIN, y, list_w, LINE)
-    models_list = pygame.Rect(MARGIN, y + LINE + 2, list_w, max(60, bottom - y - LINE - 2))
+    # The installed models: their filter box and count, then the list.
+    filter_w = max(100, min(320, list_w - 150))
+    models_filter = pygame.Rect(MARGIN, y, filter_w, FILTER_ROW)
+    models_count = pygame.Rect(models_filter.right + 6, y, list_w - filter_w - 6, FILTER_ROW)
+    list_y = y + FILTER_ROW + 4
+    models_list = pygame.Rect(MARGIN, list_y, list_w, max(60, bottom - list_y))
     x = MARGIN + list_w + MARGIN
     right_w = w - MARGIN - x
     title = pygame.Rect(x, y, right_w, LINE)
@@ -81,7 +87,8 @@ def compute_layout(width: int, height: int, table_rows: int = 0) -> PerformanceL
         system_label=system_label,
         gauges=gauges,
         fps=fps,
-        models_label=models_label,
+        models_filter=models_filter,
+        models_count=models_count,
         models_list=models_list,
         title=title,
         fit=fit,

@@ -9,6 +9,7 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.formatting import human_bytes
 from ecs_models.runtime.hosts import HostStatus
+from ecs_models.ui.core.fit_text import set_fitted_text
 from ecs_models.ui.core.visibility import kill
 from ecs_models.ui.remote.layout import HostCardLayout
 
@@ -103,7 +104,7 @@ class HostCard:
             (self.header, self.installed, self.loaded), self._lines, lines, strict=True
         ):
             if old != new:
-                label.set_text(new)
+                set_fitted_text(label, new, padding=2)  # a long error: whole on hover
         self._lines = lines
 
     def place(self, layout: HostCardLayout) -> None:
@@ -115,6 +116,10 @@ class HostCard:
         ):
             label.set_relative_position(rect.topleft)
             label.set_dimensions(rect.size)
+        for label, text in zip(
+            (self.header, self.installed, self.loaded), self._lines, strict=True
+        ):
+            set_fitted_text(label, text, padding=2)  # cut again to the new width
 
     def kill(self) -> None:
         kill(self.header, self.installed, self.loaded, self.remove_button)

@@ -66,6 +66,8 @@ def compute_mirrors_layout(x: int, y: int, width: int, list_height: int) -> Mirr
 @dataclass(frozen=True, slots=True)
 class RemoteLayout:
     push_title: pygame.Rect
+    models_filter: pygame.Rect
+    models_count: pygame.Rect  # beside the filter: "12 of 150"
     models_list: pygame.Rect
     dest_label: pygame.Rect
     dest_entry: pygame.Rect
@@ -111,12 +113,16 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     dest_y = push_y - 4 - ROW
     dest_label = pygame.Rect(MARGIN, dest_y - LINE, left_w, LINE)
     # The registry mirrors at the top; their list gives up rows before the push list does.
-    fixed = MARGIN + 2 * ROW + 8 + 8 + LINE + 2
+    fixed = MARGIN + 2 * ROW + 8 + 8 + LINE + 2 + ROW + 4  # ... the push title, its filter
     spare = dest_label.y - 6 - fixed - 60
     list_h = max(MIRRORS_LIST_MIN, min(MIRRORS_LIST_MAX, spare))
     mirrors = compute_mirrors_layout(MARGIN, MARGIN, left_w, list_h)
     push_title = pygame.Rect(MARGIN, mirrors.bottom + 8, left_w, LINE)
-    list_top = push_title.bottom + 2
+    filter_y = push_title.bottom + 2
+    filter_w = max(120, min(320, left_w - 110))
+    models_filter = pygame.Rect(MARGIN, filter_y, filter_w, ROW)
+    models_count = pygame.Rect(models_filter.right + 8, filter_y, left_w - filter_w - 8, ROW)
+    list_top = models_filter.bottom + 4
     models_list = pygame.Rect(MARGIN, list_top, left_w, max(60, dest_label.y - 6 - list_top))
 
     # Right column: title and Refresh, the address row, host cards, then the host actions.
@@ -141,6 +147,8 @@ def compute_remote_layout(width: int, height: int) -> RemoteLayout:
     model_w = right_w - 2 * (BUTTON + 8)
     return RemoteLayout(
         push_title=push_title,
+        models_filter=models_filter,
+        models_count=models_count,
         models_list=models_list,
         dest_label=dest_label,
         dest_entry=pygame.Rect(MARGIN, dest_y, left_w, ROW),

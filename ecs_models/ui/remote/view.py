@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pygame
@@ -21,6 +21,7 @@ from ecs_models.ui.remote.layout import compute_remote_layout
 from ecs_models.ui.remote.mirrors import MirrorsSection
 from ecs_models.ui.widgets.confirm import ConfirmPopover
 from ecs_models.ui.widgets.downloads import DownloadRow, DownloadRowView, DownloadsList
+from ecs_models.ui.widgets.filtered_list import FilteredList, Selection
 from ecs_models.ui.widgets.name_entry import ModelNameEntry
 
 RECENT_PROMPT = "Recent destinations…"
@@ -62,14 +63,17 @@ class RemoteView(View):
 
         self.mirrors = MirrorsSection(manager, box, lay.mirrors)
         self.push_title = label(lay.push_title, "Push an installed model to a registry")
-        self.models_list = pygame_gui.elements.UISelectionList(
-            relative_rect=lay.models_list,
-            item_list=[],
-            manager=manager,
-            container=box,
-            allow_double_clicks=False,
-            object_id=ObjectID(object_id="#ecsm_models_list"),
+        # The filter box, its count and the installed models, one of which is pushed.
+        self.filtered = FilteredList(
+            manager,
+            box,
+            entry=lay.models_filter,
+            count=lay.models_count,
+            rows=lay.models_list,
+            list_id="#ecsm_models_list",
+            multi_select=False,
         )
+        self.models_list = self.filtered.list
         self.dest_label = label(lay.dest_label, "Destination registry (push and mirror)")
         self.dest_entry = entry(lay.dest_entry, DEST_HINT)
         self.recent_menu = self._recent_menu([])
@@ -99,8 +103,6 @@ class RemoteView(View):
         self.result_label = label(lay.result, "", ObjectID(object_id="#ecsm_notice_info"))
         self.selected_model: str | None = None
         self.selected_host: str | None = None
-        self._item_names: dict[str, str] = {}
-        self._items: tuple[str, ...] = ()
         self._recent: tuple[str, ...] = ()
         self._hosts: tuple[str, ...] = ()
         self._host_views: tuple[tuple[str, tuple[str, str, str]], ...] = ()
@@ -136,26 +138,33 @@ class RemoteView(View):
             if answer is not None:
                 self.intents.append(ri.HostRemovalAnswered(confirmed=answer))
                 return True
+            if self.filtered.handle_key(event):
+                return True
+        self._picked(self.filtered.follow_typing(event))
         handled, element = claim_event(self, event)
         if element is None:
             return handled
+        picked = self.filtered.handle_event(event, element)
+        if picked is not None:
+            self._picked(picked)
+            return True
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:
             self._entry_finished(element)
         elif event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION:
-            if element is self.models_list:
-                self.selected_model = self._item_names.get(event.text)
-            elif element is self.mirrors.rows_list:
+            if element is self.mirrors.rows_list:
                 self.mirrors.pick(event.text)
         elif event.type == pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION:
-            if element is self.models_list:
-                self.selected_model = None
-            elif element is self.mirrors.rows_list:
+            if element is self.mirrors.rows_list:
                 self.mirrors.pick(None)
         elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED:
             self._menu_changed(element, event.text)
         return True
+
+    def _picked(self, picked: Selection | None) -> None:
+        if picked is not None:
+            self.selected_model = picked.focused if picked.selected else None
 
     def _button_pressed(self, element: object) -> None:
         dest = self.dest_entry.get_text()
@@ -218,23 +227,19 @@ class RemoteView(View):
         self.mirrors.entry.set_text("")
 
     # -- output ----------------------------------------------------------------------------
-    def show_models(self, items: Sequence[tuple[str, str]]) -> bool:
-        """(text, model name) rows of installed models; True when the list was rebuilt."""
-        texts = tuple(text for text, _ in items)
-        if texts == self._items:
-            return False
-        self._items = texts
-        self._item_names = dict(items)
-        if self.selected_model not in self._item_names.values():
+    def show_models(
+        self, items: Sequence[tuple[str, str]], search: Mapping[str, str] | None = None
+    ) -> bool:
+        """(text, model name) rows of installed models that pass the filter (which searches
+        `search[name]`, else the text); True when the list changed."""
+        names = {name for _, name in items}
+        if self.selected_model not in names:
             self.selected_model = None
-        self.models_list.set_item_list(list(texts))
-        for item in self.models_list.item_list:
-            button = item["button_element"]
-            if self._item_names.get(item["text"]) == self.selected_model:
-                item["selected"] = True
-                if button is not None:
-                    button.select()
-        return True
+        selected = {self.selected_model} if self.selected_model is not None else set()
+        changed = self.filtered.show(items, selected, search)
+        if self.selected_model not in set(self.filtered.shown_keys):
+            self.selected_model = None  # the filter hides it
+        return changed
 
     def show_mirrors(self, rows: Sequence[tuple[str, tuple[str, str] | None]]) -> None:
         """(text, (upstream, URL)) per registry mirror; see ui.remote.mirrors.mirror_rows."""
@@ -311,7 +316,6 @@ class RemoteView(View):
         lay = self.layout = compute_remote_layout(*self.get_container().get_rect().size)
         placed = (
             (self.push_title, lay.push_title),
-            (self.models_list, lay.models_list),
             (self.dest_label, lay.dest_label),
             (self.dest_entry, lay.dest_entry),
             (self.recent_menu, lay.recent_menu),
@@ -332,6 +336,7 @@ class RemoteView(View):
             (self.result_label, lay.result),
         )
         place(placed)
+        self.filtered.place(lay.models_filter, lay.models_count, lay.models_list)
         self.mirrors.place(lay.mirrors)
         # Fewer cards may fit now: the next show_hosts drops or adds them.
         self._host_views = ()

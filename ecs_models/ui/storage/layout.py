@@ -20,6 +20,8 @@ class StorageLayout:
 
     report_title: pygame.Rect
     totals: tuple[pygame.Rect, ...]
+    report_filter: pygame.Rect
+    report_count: pygame.Rect  # beside the filter: "12 of 150"
     report_list: pygame.Rect
     refresh: pygame.Rect
     verify: pygame.Rect
@@ -67,7 +69,11 @@ def compute_storage_layout(width: int, height: int) -> StorageLayout:
     refresh, verify, repair, cancel = (
         pygame.Rect(x, buttons_y, bw, ROW) for x, bw in zip(xs, widths, strict=True)
     )
-    list_y = totals[-1].bottom + 6
+    filter_y = totals[-1].bottom + 6
+    filter_w = max(120, min(320, left_w - 170))
+    report_filter = pygame.Rect(MARGIN, filter_y, filter_w, ROW)
+    report_count = pygame.Rect(report_filter.right + 8, filter_y, left_w - filter_w - 8, ROW)
+    list_y = report_filter.bottom + 4
     report_list = pygame.Rect(MARGIN, list_y, left_w, max(60, buttons_y - 6 - list_y))
 
     # Right column: disk on top, export/import at the bottom, cleanup in between.
@@ -91,6 +97,8 @@ def compute_storage_layout(width: int, height: int) -> StorageLayout:
     return StorageLayout(
         report_title=report_title,
         totals=totals,
+        report_filter=report_filter,
+        report_count=report_count,
         report_list=report_list,
         refresh=refresh,
         verify=verify,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -12,12 +12,14 @@ from pygame_gui.core import ObjectID
 
 from ecs_models.storage.disk import DiskStatus
 from ecs_models.ui.core.claim import claim_event
+from ecs_models.ui.core.fit_text import set_fitted_text
 from ecs_models.ui.core.notice import show_notice_text
 from ecs_models.ui.core.view import View, place
 from ecs_models.ui.storage import intents
 from ecs_models.ui.storage.gauge import DiskGauge
 from ecs_models.ui.storage.layout import StorageLayout, compute_storage_layout
 from ecs_models.ui.widgets.confirm import ConfirmPopover
+from ecs_models.ui.widgets.filtered_list import FilteredList
 from ecs_models.ui.widgets.progress_bar import TransferProgressBar
 from ecs_models.ui.widgets.selection_list import DesktopSelectionList
 
@@ -34,11 +36,16 @@ class StorageView(View):
         box = self.get_container()
         lay = self.layout = compute_storage_layout(*box.get_rect().size)
 
+        self._full_texts: dict[Any, str] = {}  # label -> its whole text (the label may cut it)
+
         def label(rect: pygame.Rect, text: str = "", oid: str | None = None) -> Any:
             object_id = ObjectID(object_id=oid) if oid else ObjectID(class_id="@ecsm_detail")
-            return pygame_gui.elements.UILabel(
-                relative_rect=rect, text=text, manager=manager, container=box, object_id=object_id
+            made = pygame_gui.elements.UILabel(
+                relative_rect=rect, text="", manager=manager, container=box, object_id=object_id
             )
+            if text:
+                self._fitted(made, text)  # a title too long for a narrow window is cut
+            return made
 
         def button(rect: pygame.Rect, text: str, visible: int = 1) -> Any:
             return pygame_gui.elements.UIButton(
@@ -56,7 +63,16 @@ class StorageView(View):
 
         self.report_title = label(lay.report_title, "Storage report (reading the store…)")
         self.total_labels = [label(r) for r in lay.totals]
-        self.report_list = selection_list(lay.report_list)
+        # The filter box and its count above the report's rows.
+        self.report_filtered = FilteredList(
+            manager,
+            box,
+            entry=lay.report_filter,
+            count=lay.report_count,
+            rows=lay.report_list,
+            list_id="#ecsm_storage_list",
+        )
+        self.report_list = self.report_filtered.list
         self.refresh_button = button(lay.refresh, "Refresh")
         self.verify_button = button(lay.verify, "Verify all")
         self.repair_button = button(lay.repair, "Repair")
@@ -93,10 +109,7 @@ class StorageView(View):
         self.import_button = button(lay.import_, "Import")
         self.notice_label = label(lay.notice, "", "#ecsm_notice_info")
         self._shown: dict[str, object] = {}
-        self._row_names: dict[str, str] = {}
         self._cleanup_paths: dict[str, str] = {}  # cleanup row text -> the item's path
-        self._selection: frozenset[str] = frozenset()
-        self._focused: str | None = None
         self._default_path = ""
 
     # -- input -------------------------------------------------------------------------
@@ -108,22 +121,22 @@ class StorageView(View):
             if answer is not None:
                 self.intents.append(intents.CleanAnswered(confirmed=answer))
                 return True
+            if self.report_filtered.handle_key(event):
+                return True
+        typed = self.report_filtered.follow_typing(event)
+        if typed is not None:
+            self.intents.append(intents.SelectionChanged(typed.selected, typed.focused))
         handled, element = claim_event(self, event)
         if element is None:
             return handled
+        picked = self.report_filtered.handle_event(event, element)
+        if picked is not None:
+            self.intents.append(intents.SelectionChanged(picked.selected, picked.focused))
+            return True
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             self._button_pressed(element)
         elif event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED and element is self.path_entry:
             pass  # Enter alone is ambiguous (export or import?): the buttons say which
-        elif (
-            event.type
-            in (
-                pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
-                pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION,
-            )
-            and element is self.report_list
-        ):
-            self._selection_changed(event)
         elif (
             event.type
             in (
@@ -152,20 +165,6 @@ class StorageView(View):
         if intent is not None:
             self.intents.append(intent)
 
-    def _selection_changed(self, event: pygame.event.Event) -> None:
-        selected = frozenset(
-            self._row_names[text]
-            for text in self.report_list.get_multi_selection()
-            if text in self._row_names
-        )
-        clicked = self._row_names.get(getattr(event, "text", ""))
-        if event.type == pygame_gui.UI_SELECTION_LIST_NEW_SELECTION and clicked is not None:
-            self._focused = clicked
-        elif self._focused not in selected:
-            self._focused = max(selected) if selected else None
-        self._selection = selected
-        self.intents.append(intents.SelectionChanged(selected, self._focused))
-
     def drain_intents(self) -> list[intents.StorageIntent]:
         drained, self.intents = self.intents, []
         return drained
@@ -183,7 +182,12 @@ class StorageView(View):
 
     def show_title(self, text: str) -> None:
         if self._changed("title", text):
-            self.report_title.set_text(text)
+            self._fitted(self.report_title, text)
+
+    def _fitted(self, label: Any, text: str) -> None:
+        """Show `text` cut to the label's width (whole on hover); kept to cut again on resize."""
+        self._full_texts[label] = text
+        set_fitted_text(label, text, padding=2)
 
     def show_lines(self, key: str, labels: Sequence[Any], lines: Sequence[str]) -> None:
         padded = tuple(lines) + ("",) * (len(labels) - len(lines))
@@ -192,24 +196,17 @@ class StorageView(View):
             return
         for i, (widget, text) in enumerate(zip(labels, padded, strict=False)):
             if not isinstance(old, tuple) or old[i] != text:
-                widget.set_text(text)
+                self._fitted(widget, text)
 
-    def show_report_rows(self, rows: Sequence[tuple[str, str]], selected: AbstractSet[str]) -> None:
-        """(text, model name) rows; the selection is kept across rebuilds."""
-        texts = tuple(text for text, _ in rows)
-        wanted = frozenset(selected)
-        if not self._changed("rows", (texts, wanted)):
-            return
-        if self._shown.get("row_texts") != texts:
-            self._shown["row_texts"] = texts
-            same_rows = list(self._row_names.values()) == [name for _, name in rows]
-            self._row_names = dict(rows)
-            # Only a badge changed: keep the scroll position (a rebuild resets it).
-            if not (same_rows and self.report_list.retext(list(texts))):
-                self.report_list.set_item_list(list(texts))
-        self.report_list.set_selected_texts(
-            {text for text, name in self._row_names.items() if name in wanted}
-        )
+    def show_report_rows(
+        self,
+        rows: Sequence[tuple[str, str]],
+        selected: AbstractSet[str],
+        search: Mapping[str, str] | None = None,
+    ) -> None:
+        """(text, model name) rows that pass the filter (which searches `search[name]`, else
+        the text); the selection and the scroll are kept across rebuilds (a badge changed)."""
+        self.report_filtered.show(rows, selected, search)
 
     def show_cleanup_rows(self, rows: Sequence[tuple[str, str]], picked: AbstractSet[str]) -> None:
         """(text, path) rows of the cleanup dry run, with the `picked` paths highlighted."""
@@ -263,7 +260,6 @@ class StorageView(View):
         placed = (
             (self.report_title, lay.report_title),
             *zip(self.total_labels, lay.totals, strict=True),
-            (self.report_list, lay.report_list),
             (self.refresh_button, lay.refresh),
             (self.verify_button, lay.verify),
             (self.repair_button, lay.repair),
@@ -283,6 +279,9 @@ class StorageView(View):
             (self.notice_label, lay.notice),
         )
         place(placed)
+        for label, text in self._full_texts.items():
+            set_fitted_text(label, text, padding=2)
+        self.report_filtered.place(lay.report_filter, lay.report_count, lay.report_list)
         self.zstd_box.set_relative_position((lay.zstd.x, lay.zstd.y + 7))
         self.gauge.place(lay.gauge)
         question = self._shown.get("confirm")

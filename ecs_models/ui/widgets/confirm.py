@@ -3,6 +3,7 @@
 Used wherever something is removed: the question names what goes and what it frees, wraps
 over as many lines as it needs (never clipped to one), and sits on top of the widgets below
 it until answered: Enter (or the yes button) confirms, Escape (or the no button) keeps.
+Escape answers even while a text field has the keyboard: it means nothing else there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pygame_gui
 from pygame_gui.core import ObjectID
 
 from ecs_models.ui.core.visibility import kill
+from ecs_models.ui.widgets.keyboard import typing_in_entry
 
 PAD = 6
 BUTTON_W = 120
@@ -126,7 +128,8 @@ class ConfirmPopover:
     def answer(self, event: pygame.event.Event) -> bool | None:
         """True (yes) or False (no) when `event` answers the open question, else None.
 
-        A key answers only when no text entry has the keyboard: Enter there is the entry's.
+        Enter answers yes unless the keyboard is on the no button (Tab moves there) or in a
+        text entry (Enter there is the entry's); Escape always answers no.
         """
         if not self.is_open:
             return None
@@ -137,14 +140,10 @@ class ConfirmPopover:
             if element is self.no:
                 return False
             return None
-        if event.type != pygame.KEYDOWN or self._typing():
+        if event.type != pygame.KEYDOWN:
             return None
-        if event.key in ENTER_KEYS:
-            return True
         if event.key == pygame.K_ESCAPE:
             return False
+        if event.key in ENTER_KEYS and not typing_in_entry(self.manager):
+            return self.no not in (self.manager.get_focus_set() or set())
         return None
-
-    def _typing(self) -> bool:
-        focused = self.manager.get_focus_set() or set()
-        return any(isinstance(e, pygame_gui.elements.UITextEntryLine) for e in focused)

@@ -9,10 +9,15 @@ rows the person cannot see. Here, as in a file manager:
 - Shift-click selects the range from the anchor (the last plain or Ctrl-clicked row) to the
   clicked row; Ctrl+Shift-click adds that range to the selection.
 
-pygame_gui reports a click on a row as UI_BUTTON_PRESSED from the row's button, one frame after
-the mouse went up and without the keyboard modifiers. `note_input` is fed every raw event in
-order, so the modifiers held at the press are known even when a whole click arrives in one
-batch with its key presses (as xdotool's `ctrl+click` does).
+A press reaches the list (through the host's UIManager) before the host's own handler sees the
+key events queued after the previous frame: `note_input` is fed every raw event in order, so
+the modifiers held at the press are known even when a whole click arrives in one batch with its
+key presses (as xdotool's `ctrl+click` does).
+
+The keyboard follows the same rules (`key_move`): Up/Down/PageUp/PageDown/Home/End move the
+selection to one row, Shift held extends it from the anchor, Ctrl+A selects every row; the row
+moved to scrolls into view. Only the rows in view are drawn (see virtual_list), so thousands of
+rows cost what a screenful does.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any
 
 import pygame
 import pygame_gui
+
+from ecs_models.ui.widgets.virtual_list import MOVE_KEYS, VirtualList, row_after_key
 
 _CTRL_KEYS = (pygame.K_LCTRL, pygame.K_RCTRL, pygame.K_LMETA, pygame.K_RMETA)
 _SHIFT_KEYS = (pygame.K_LSHIFT, pygame.K_RSHIFT)
@@ -37,7 +44,7 @@ def _mods_after_key(event: pygame.event.Event) -> int:
     return mods
 
 
-class DesktopSelectionList(pygame_gui.elements.UISelectionList):
+class DesktopSelectionList(VirtualList):
     """Multi-selection with plain, Ctrl and Shift clicks; selection events name the clicked row.
 
     After each click it posts one UI_SELECTION_LIST_NEW_SELECTION (the clicked row is now
@@ -45,41 +52,57 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
     selection is `get_multi_selection()`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["allow_multi_select"] = True
-        kwargs["allow_double_clicks"] = False
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, multi_select: bool = True, **kwargs: Any) -> None:
+        # False: one row at a time (Ctrl and Shift change nothing), for lists an action
+        # takes a single model from.
+        self.multi_select = multi_select
         self._key_mods = 0
-        self._press_mods = 0
         self._anchor: str | None = None
+        self._cursor: str | None = None  # the row the keyboard moves from
+        super().__init__(*args, **kwargs)
 
     # -- input --------------------------------------------------------------------------
     def note_input(self, event: pygame.event.Event) -> None:
-        """Feed every raw event, in order: remembers the modifiers held at each mouse press."""
+        """Feed every raw event, in order: remembers the modifiers the key events leave held."""
         if event.type in (pygame.KEYDOWN, pygame.KEYUP):
             self._key_mods = _mods_after_key(event)
         elif event.type == pygame.WINDOWFOCUSLOST:
             self._key_mods = 0  # the key-ups happen in another window
-        elif event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 0) == 1:
-            # The key events seen so far, and SDL's state for a modifier set without events.
-            self._press_mods = self._key_mods | pygame.key.get_mods()
 
-    def process_event(self, event: pygame.event.Event) -> bool:
-        if (
-            self.is_enabled
-            and event.type == pygame_gui.UI_BUTTON_PRESSED
-            and self.item_list_container is not None
-            and event.ui_element in self.item_list_container.elements
-        ):
-            index = self._index_of_button(event.ui_element)
-            if index is not None:
-                self.click_row(index, self._press_mods)
+    def press_mods(self) -> int:
+        # The key events seen so far, and SDL's state for a modifier set without events.
+        return self._key_mods | int(pygame.key.get_mods())
+
+    def key_move(self, key: int, mods: int) -> bool:
+        """Move the selection for a navigation key (Shift extends it); True when it was one."""
+        count = len(self.item_list)
+        if key == pygame.K_a and mods & CTRL:
+            if count and self.multi_select:
+                self._select_indices(set(range(count)))
+                self._post_selection(self.item_list[self._cursor_index() or 0])
+            return True
+        if key not in MOVE_KEYS:
             return False
-        return bool(super().process_event(event))
+        if not count:
+            return True
+        page = max(1, self.visible_row_count() - 1)
+        target = row_after_key(key, self._cursor_index(), count, page)
+        self.click_row(target, pygame.KMOD_SHIFT if mods & pygame.KMOD_SHIFT else 0)
+        self.scroll_to_row(target)
+        return True
 
-    def _index_of_button(self, button: object) -> int | None:
+    def cursor_text(self) -> str | None:
+        """The row the keyboard is on (the last clicked or moved to), if it is still listed."""
+        index = self._cursor_index()
+        return self.item_list[index]["text"] if index is not None else None
+
+    def _cursor_index(self) -> int | None:
+        for wanted in (self._cursor, self._anchor):
+            for index, item in enumerate(self.item_list):
+                if wanted is not None and item["text"] == wanted:
+                    return index
         for index, item in enumerate(self.item_list):
-            if item["button_element"] is button:
+            if item["selected"]:
                 return index
         return None
 
@@ -87,6 +110,9 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
         """Apply a click on row `index` with modifiers `mods`, then post the selection event."""
         items = self.item_list
         clicked = items[index]
+        self._cursor = clicked["text"]
+        if not self.multi_select:
+            mods = 0
         anchor = self._anchor_index()
         if mods & pygame.KMOD_SHIFT and anchor is not None:
             low, high = sorted((anchor, index))
@@ -101,18 +127,17 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
             wanted = {index}
             self._anchor = clicked["text"]
         self._select_indices(wanted)
-        button = clicked["button_element"]
-        if button is not None:
-            # The button drew itself "normal" when the mouse went up on it; a row that was
-            # already selected (so not changed above) must be drawn selected again.
-            (button.select if clicked["selected"] else button.unselect)()
+        self._post_selection(clicked)
+
+    def _post_selection(self, row: dict[str, Any]) -> None:
+        """NEW_SELECTION when `row` is now selected, else DROPPED_SELECTION, naming `row`."""
         kind = (
             pygame_gui.UI_SELECTION_LIST_NEW_SELECTION
-            if clicked["selected"]
+            if row["selected"]
             else pygame_gui.UI_SELECTION_LIST_DROPPED_SELECTION
         )
         data = {
-            "text": clicked["text"],
+            "text": row["text"],
             "ui_element": self,
             "ui_object_id": self.most_specific_combined_id,
         }
@@ -130,34 +155,3 @@ class DesktopSelectionList(pygame_gui.elements.UISelectionList):
         self._select_indices({i for i, item in enumerate(self.item_list) if item["text"] in texts})
         if self._anchor is not None and self._anchor_index() is None:
             self._anchor = None
-
-    def _select_indices(self, wanted: set[int]) -> None:
-        # Rows scrolled out of view have no button: their flag is what `update` draws later.
-        for index, item in enumerate(self.item_list):
-            selected = index in wanted
-            if item["selected"] != selected:
-                item["selected"] = selected
-                button = item["button_element"]
-                if button is not None:
-                    (button.select if selected else button.unselect)()
-
-    def retext(self, texts: list[str]) -> bool:
-        """Change the rows' texts in place, keeping scroll and selection (a badge's age moved
-        on); False, changing nothing, when the row count differs: then set_item_list."""
-        if len(texts) != len(self.item_list):
-            return False
-        for item, text in zip(self.item_list, texts, strict=True):
-            if item["text"] == text:
-                continue
-            if self._anchor == item["text"]:
-                self._anchor = text
-            item["text"] = text
-            button = item["button_element"]
-            if button is not None:  # rows scrolled out of view get their button from `text`
-                button.set_text(text)
-        raw: list[str | tuple[str, str]] = list(texts)
-        self._raw_item_list = raw  # what a rebuild (a resize, a theme change) shows
-        return True
-
-    def selected_count(self) -> int:
-        return sum(1 for item in self.item_list if item["selected"])
