@@ -12,7 +12,6 @@ from ecs_models.catalog import CatalogEntry, CatalogResult, Recommendation, Sear
 from ecs_models.catalog.updates import UpdateChecker, UpdateStatus
 from ecs_models.gguf.fit import FitReport
 from ecs_models.gguf.memory import FitVerdict, MachineMemory
-from ecs_models.manifest import Manifest
 
 OLLAMA_SOURCE = "ollama.com"
 
@@ -67,10 +66,10 @@ class PinRequest:
 
 @dataclass(slots=True)
 class PendingUpdate:
-    """Rides on a ModelInstallRequest entity made by Update: the version it replaces."""
+    """Rides on a ModelInstallRequest entity made by Update: the model it updates (the pull
+    itself deletes the replaced version's unused blobs)."""
 
     model_name: str
-    old_manifest: Manifest
 
 
 class JobKind(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Human-readable sizes, rates, durations and sort keys shared by the UI and the command line.
+"""Human-readable sizes, rates, durations, sort keys and Go's RFC 3339 times, shared by all.
 
 Two byte styles, each for its place: `human_bytes` keeps one decimal below 100 (sentences,
 the window), `ollama_bytes` is exactly Ollama's format.HumanBytes (tables that mirror
@@ -73,6 +73,14 @@ def human_time(when: dt.datetime, now: dt.datetime | None = None) -> str:
     if delta < 0:
         return human_duration(-delta) + " from now"
     return human_duration(delta) + " ago"
+
+
+def rfc3339_nano(ns_since_epoch: int) -> str:
+    """Go's time.RFC3339Nano in UTC: 2025-08-14T09:30:12.123456789Z (trailing zeros dropped)."""
+    seconds, nanos = divmod(ns_since_epoch, 1_000_000_000)
+    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def short_age(seconds: float) -> str:

@@ -18,6 +18,9 @@ _HOST_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
 _MODEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
 _TAG_RE = _MODEL_RE
+# Ollama takes any word before "://" and drops it; we keep http and https as transport hints.
+SCHEME_MAX = 80
+_TRANSPORTS = ("http", "https")
 
 _PART_RULES = (
     ("host", _HOST_RE, 350, "letters, digits, '_', '-', '.' and ':'"),
@@ -35,7 +38,8 @@ class ModelName:
     namespace: str
     model: str
     tag: str
-    # "http" or "https" when the user wrote a scheme; it is a transport hint, not identity.
+    # "http" or "https" when the user wrote one before the host: a transport hint, not identity.
+    # Any other scheme word is accepted, as Ollama accepts it, and ignored.
     scheme: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
@@ -94,7 +98,12 @@ def _check_part(kind: str, value: str) -> None:
 
 
 def parse_model_name(text: str, *, default_host: str = DEFAULT_HOST) -> ModelName:
-    """Parse `[scheme://][host/][namespace/]model[:tag]`, filling Ollama's defaults.
+    """Parse `[scheme://host/]namespace/model[:tag]` as Ollama does, filling its defaults.
+
+    Ollama's `:local` and `:cloud` suffixes are handled first (split_source_suffix), then the
+    name is cut from the right as types/model/name.go cuts it: the tag after the last ':' that
+    follows the last '/', then the model, the namespace and the host. A scheme (any word) is
+    only allowed before a host and never part of the name's identity.
 
     Raises InvalidNameError with one sentence naming the offending part.
     """
@@ -111,15 +120,7 @@ def parse_model_name(text: str, *, default_host: str = DEFAULT_HOST) -> ModelNam
         )
     if "\\" in raw:
         raise InvalidNameError(f"The model name {raw[:60]!r} holds a backslash.")
-
-    scheme: str | None = None
-    if "://" in raw:
-        scheme, raw = raw.split("://", 1)
-        scheme = scheme.lower()
-        if scheme not in ("http", "https"):
-            raise InvalidNameError(
-                f"The scheme {scheme[:20]!r} is not supported; use http or https."
-            )
+    raw = split_source_suffix(raw)
 
     tag = DEFAULT_TAG
     # ":" after the last "/" separates the tag; a ":" before it belongs to the host's port.
@@ -128,27 +129,85 @@ def parse_model_name(text: str, *, default_host: str = DEFAULT_HOST) -> ModelNam
         if not tag:
             raise InvalidNameError("The tag after ':' is empty.")
 
-    parts = raw.split("/")
-    if len(parts) > 3:
+    host, namespace, scheme = default_host, DEFAULT_NAMESPACE, None
+    rest, _, model = raw.rpartition("/")
+    typed_host = "/" in rest
+    if typed_host:
+        rest, _, namespace = rest.rpartition("/")
+        # Ollama cuts the scheme at the first "://"; the host is what follows.
+        scheme, separator, host = rest.partition("://")
+        if not separator:
+            host, scheme = rest, None
+    elif "/" in raw:
+        namespace = rest
+    if scheme is None and "://" in raw:
+        raise InvalidNameError(
+            f"The model name {text.strip()[:80]!r} has a scheme but no host; a scheme only "
+            "goes before a host, as in https://host/namespace/model."
+        )
+    if typed_host and "/" in host:
         raise InvalidNameError(
             f"The model name {text.strip()[:80]!r} has too many '/' parts; "
             "the most is host/namespace/model."
         )
-    if any(part == "" for part in parts):
+    if "" in (host, namespace, model):
         raise InvalidNameError(f"The model name {text.strip()[:80]!r} has an empty part.")
-    host, namespace = default_host, DEFAULT_NAMESPACE
-    if len(parts) == 3:
-        host, namespace, model = parts
-    elif len(parts) == 2:
-        namespace, model = parts
-    else:
-        (model,) = parts
 
     _check_part("host", host)
     _check_part("namespace", namespace)
     _check_part("model", model)
     _check_part("tag", tag)
-    return ModelName(host=host, namespace=namespace, model=model, tag=tag, scheme=scheme)
+    return ModelName(host, namespace, model, tag, scheme=_transport(scheme))
+
+
+def _transport(scheme: str | None) -> str | None:
+    """http or https when the scheme word says so; any other word is accepted and dropped."""
+    if scheme is None:
+        return None
+    if len(scheme) > SCHEME_MAX:
+        raise InvalidNameError(
+            f"The scheme of the model name is {len(scheme)} characters long; "
+            f"the limit is {SCHEME_MAX}."
+        )
+    lowered = scheme.lower()
+    return lowered if lowered in _TRANSPORTS else None
+
+
+def split_source_suffix(text: str) -> str:
+    """The name without Ollama's `:local` / `:cloud` source suffix (internal/modelref).
+
+    `:local` only says "the installed copy", so it goes: `llama3:local` is `llama3:latest` and
+    `llama3:8b:local` is `llama3:8b`. `:cloud` names the cloud variant, which a models
+    directory holds under Ollama's legacy tags: `gpt-oss:20b:cloud` is `gpt-oss:20b-cloud`,
+    `qwen3:cloud` stays `qwen3:cloud`. Both suffixes at once are refused, as Ollama refuses them.
+    """
+    base, source = source_suffix(text)
+    if source is None:
+        return text
+    if source_suffix(base)[1] is not None:
+        raise InvalidNameError(
+            f"The model name {text[:80]!r} ends in more than one of :local and :cloud; "
+            "use either :local or :cloud, not both."
+        )
+    if source == "local":
+        return base
+    has_tag = base.rfind(":") > base.rfind("/")
+    return base + ("-cloud" if has_tag else ":cloud")
+
+
+def source_suffix(text: str) -> tuple[str, str | None]:
+    """Ollama's modelref.parseSourceSuffix: (base, "local" | "cloud" | None)."""
+    index = text.rfind(":")
+    if index < 0:
+        return text, None
+    suffix = text[index + 1 :]
+    lowered = suffix.lower()
+    if lowered in ("local", "cloud"):
+        return text[:index], lowered
+    # The legacy spelling `model:tag-cloud` is a cloud name too.
+    if "/" not in suffix and lowered.endswith("-cloud"):
+        return text[: index + 1] + suffix[: -len("-cloud")], "cloud"
+    return text, None
 
 
 def is_valid_model_name(text: str) -> bool:

@@ -295,7 +295,8 @@ class DiscoverWorkSystem(System):
                     self.store,
                     self.settings,
                     pending.model_name,
-                    pending.old_manifest,
+                    # The pull itself deleted the old version's unused blobs.
+                    task.snapshot.freed_bytes if task.snapshot is not None else 0,
                 )
 
 

@@ -13,10 +13,9 @@ from ecs_models.catalog import (
     fit_for,
     recommend,
 )
-from ecs_models.catalog.updates import UpdateChecker, UpdateStatus, remove_unused_blobs
+from ecs_models.catalog.updates import UpdateChecker, UpdateStatus
 from ecs_models.components.discover import OLLAMA_SOURCE, CatalogLoad, TagRow, TagsView
 from ecs_models.gguf.memory import MachineMemory, measure_machine
-from ecs_models.manifest import Manifest
 from ecs_models.names import DEFAULT_HOST, parse_model_name
 from ecs_models.registry.client import RegistryClient
 from ecs_models.store.history import pin_model, unpin_model
@@ -140,10 +139,9 @@ def after_update(
     store: ModelStore,
     settings: ManagerSettings,
     model_name: str,
-    old_manifest: Manifest,
+    freed: int,
 ) -> tuple[int, list[UpdateStatus]]:
-    """Free the replaced version's unshared blobs (as `update` does) and check the model again."""
-    freed = remove_unused_blobs(store, old_manifest)
+    """Check the model again; `freed` is what the pull's cleanup of the old version freed."""
     name = parse_model_name(model_name)
     checker.forget(name)
     model = store.resolve(name)

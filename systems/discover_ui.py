@@ -210,7 +210,7 @@ class DiscoverUISystem(System):
             # max_concurrent_downloads at once) and shows each in the Models tab's task rows.
             esper.create_entity(
                 ModelInstallRequest(str(status.model.name), insecure=self.settings.insecure),
-                PendingUpdate(str(status.model.name), status.model.manifest),
+                PendingUpdate(str(status.model.name)),
             )
         skipped = f"; skipped {len(pinned)} pinned" if pinned else ""
         if todo:

@@ -225,9 +225,12 @@ class InstallationSystem(System):
             )
             if self.reachability is not None:
                 self.reachability.mark_online(name.host)
+            # A re-pull that replaced a version reports what deleting its unused blobs freed.
+            freed = task.snapshot.freed_bytes
             post_notice(
                 f"Installed {display} ({human_bytes(entry.metadata.size)}, "
-                f"{human_rate(entry.metadata.size / seconds)})."
+                f"{human_rate(entry.metadata.size / seconds)})"
+                + (f"; freed {human_bytes(freed)} of the old version's layers." if freed else ".")
             )
         elif isinstance(error, PullCancelledError) or task.cancel.is_set():
             task.state = PullState.CANCELLED

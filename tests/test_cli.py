@@ -321,7 +321,11 @@ def test_list_prints_ollama_table_and_api_tags_json(
             "families": model.config_dict["model_families"],
             "parameter_size": model.config_dict["model_type"],
             "quantization_level": model.config_dict["file_type"],
+            # From the GGUF header, as /api/tags adds them (the test GGUF's llama.* keys).
+            "context_length": 2048,
+            "embedding_length": 64,
         }
+        assert entry["capabilities"] == ["completion"]
 
     # Global options go after the command too, and $OLLAMA_MODELS is the fallback.
     after = run_cli("list", "--json", "--models", str(models))

@@ -20,6 +20,7 @@ CLOSED = "127.0.0.1:9"  # the discard port: nothing listens on loopback, the con
 READ_ONLY = [
     ["list"],
     ["list", "--json"],
+    ["list", "gemma", "--json"],
     ["show", "gemma3"],
     ["verify"],
     ["verify", "--json"],
@@ -54,6 +55,7 @@ NAMED = [
     ["show", "{}"],
     ["verify", "{}"],
     ["rm", "{}"],
+    ["cp", "{}", "copy"],
     ["health", "{}"],
     ["export", "{}", "-o", "OUT/x.tar"],
     ["pin", "{}"],

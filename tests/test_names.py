@@ -7,6 +7,7 @@ returns a name whose manifest path stays strictly inside <root>/manifests, exact
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import string
@@ -26,6 +27,8 @@ from ecs_models.names import (
     ModelName,
     is_valid_model_name,
     parse_model_name,
+    source_suffix,
+    split_source_suffix,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -34,23 +37,57 @@ from ecs_models.names import (
 
 HOST_MAX = 350
 PART_MAX = 80
+SCHEME_MAX = 80
 
 _FIRST_CHARS = string.ascii_letters + string.digits + "_"
 _BASE_CHARS = _FIRST_CHARS + "-"
 
 # An independent statement of the grammar in section 3, used as an oracle. It is written as one
-# regular expression over the whole input rather than part by part, as names.py does.
+# regular expression over the whole input rather than part by part, as names.py does. A scheme
+# (any word up to the first "://") only goes before a host, as in Ollama's types/model/name.go.
 _ORACLE = re.compile(
-    r"(?:(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://)?"
-    r"(?:(?:(?P<host>[A-Za-z0-9_][A-Za-z0-9_.:-]*)/)?(?P<namespace>[A-Za-z0-9_][A-Za-z0-9_-]*)/)?"
+    r"(?:(?:(?:(?P<scheme>(?:(?!://)[^\s\x00@\\])*)://)?"
+    r"(?P<host>[A-Za-z0-9_][A-Za-z0-9_.:-]*)/)?(?P<namespace>[A-Za-z0-9_][A-Za-z0-9_-]*)/)?"
     r"(?P<model>[A-Za-z0-9_][A-Za-z0-9_.-]*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]*))?"
 )
+# Ollama's source suffixes (internal/modelref): ":local" goes, ":cloud" becomes a legacy tag.
+_SOURCE_SUFFIX = re.compile(r"(?P<base>.*):(?P<word>[^:]*)", re.DOTALL)
+
+
+def _oracle_source(text: str) -> str | None:
+    """The name with a :local/:cloud suffix resolved; None when both are given."""
+    found = _SOURCE_SUFFIX.fullmatch(text)
+    if found is None:
+        return text
+    base, word = found["base"], found["word"]
+    if word.lower() == "local":
+        source, stem = "local", base
+    elif word.lower() == "cloud":
+        source, stem = "cloud", base
+    elif "/" not in word and word.lower().endswith("-cloud"):
+        source, stem = "cloud", f"{base}:{word[: -len('-cloud')]}"
+    else:
+        return text
+    inner = _SOURCE_SUFFIX.fullmatch(stem)
+    if inner is not None:
+        inner_word = inner["word"].lower()
+        if inner_word in ("local", "cloud") or (
+            "/" not in inner_word and inner_word.endswith("-cloud")
+        ):
+            return None
+    if source == "local":
+        return stem
+    tagged = stem.rfind(":") > stem.rfind("/")
+    return stem + ("-cloud" if tagged else ":cloud")
 
 
 def oracle_parse(text: str) -> tuple[str, str, str, str] | None:
     """(host, namespace, model, tag) per the documented grammar, or None when it is invalid."""
-    m = _ORACLE.fullmatch(text.strip())
+    resolved = _oracle_source(text.strip())
+    if resolved is None:
+        return None
+    m = _ORACLE.fullmatch(resolved)
     if m is None:
         return None
     host = m["host"] or DEFAULT_HOST
@@ -59,7 +96,7 @@ def oracle_parse(text: str) -> tuple[str, str, str, str] | None:
     tag = m["tag"] or DEFAULT_TAG
     if len(host) > HOST_MAX or len(namespace) > PART_MAX:
         return None
-    if len(model) > PART_MAX or len(tag) > PART_MAX:
+    if len(model) > PART_MAX or len(tag) > PART_MAX or len(m["scheme"] or "") > SCHEME_MAX:
         return None
     return (host, namespace, model, tag)
 
@@ -199,12 +236,19 @@ def test_default_host_parameter() -> None:
         ("http://localhost:5000/ns/m", "http", ("localhost:5000", "ns", "m", "latest")),
         ("HTTPS://hf.co/u/r:Q8_0", "https", ("hf.co", "u", "r", "Q8_0")),
         ("Http://h/n/m:t", "http", ("h", "n", "m", "t")),
-        ("https://ns/m", "https", (DEFAULT_HOST, "ns", "m", "latest")),
-        ("https://llama3", "https", (DEFAULT_HOST, DEFAULT_NAMESPACE, "llama3", "latest")),
+        # Any scheme word goes before a host, as in Ollama; only http and https are kept.
+        ("ftp://h/ns/m", None, ("h", "ns", "m", "latest")),
+        (
+            "scheme://host:port/namespace/model:tag",
+            None,
+            ("host:port", "namespace", "model", "tag"),
+        ),
+        ("://h/n/m", None, ("h", "n", "m", "latest")),
+        ("oci+tls://h.example/n/m:t", None, ("h.example", "n", "m", "t")),
     ],
     ids=short_id,
 )
-def test_scheme_prefix(text: str, scheme: str, parts: tuple[str, str, str, str]) -> None:
+def test_scheme_prefix(text: str, scheme: str | None, parts: tuple[str, str, str, str]) -> None:
     parsed = parse_model_name(text)
     assert parsed.scheme == scheme
     assert parsed.path_parts == parts
@@ -223,13 +267,14 @@ def test_scheme_is_not_identity() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "ftp://h/ns/m",
         "file:///etc/passwd",
-        "ssh://h/ns/m",
-        "file://h/ns/m",
-        "FILE://h/ns/m:t",
         "ws://m",
         "://m",
+        # A scheme only goes before a host: Ollama refuses these too.
+        "http://m",
+        "https://llama3",
+        "https://ns/m",
+        "http://ns/m:t",
         "https:/h/ns/m",
         "https//h/ns/m",
         "http://",
@@ -243,9 +288,112 @@ def test_bad_scheme_rejected(text: str) -> None:
     assert not is_valid_model_name(text)
 
 
-def test_unsupported_scheme_message_names_the_scheme() -> None:
-    message = error_of("ftp://h/ns/m")
-    assert "scheme" in message and "ftp" in message
+def test_scheme_without_a_host_says_so() -> None:
+    message = error_of("http://m")
+    assert "scheme" in message and "host" in message
+
+
+def test_other_scheme_words_are_no_transport() -> None:
+    # Ollama drops whatever word comes before "://"; only http and https say how to connect.
+    for text in ("ftp://h/ns/m", "FILE://h/ns/m:t", "ssh://h/ns/m"):
+        parsed = parse_model_name(text)
+        assert parsed.scheme is None
+        assert parsed == parse_model_name(text.split("://", 1)[1])
+    assert error_of("s" * (SCHEME_MAX + 1) + "://h/n/m").count(str(SCHEME_MAX)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Ollama's own test tables (tests/fixtures/ollama-names/name_table.json names their source)
+# --------------------------------------------------------------------------------------------
+
+_TABLE = json.loads((Path(__file__).parent / "fixtures/ollama-names/name_table.json").read_text())
+
+
+def _expand(text: str) -> str:
+    for key, value in _TABLE["constants"].items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@pytest.mark.parametrize(("text", "parts"), _TABLE["parse_parts"], ids=short_id)
+def test_ollama_parse_name_parts(text: str, parts: list[str]) -> None:
+    parsed = parse_model_name(_expand(text))
+    assert parsed.path_parts == tuple(_expand(part) for part in parts)
+    assert oracle_parse(_expand(text)) == parsed.path_parts
+
+
+@pytest.mark.parametrize("case", _TABLE["is_valid"], ids=lambda case: short_id(case["name"]))
+def test_ollama_name_is_valid(case: dict[str, Any]) -> None:
+    text = _expand(case["name"])
+    if case["valid"]:
+        # Valid in Ollama's bare parse: every part given, and it prints back the same.
+        assert str(parse_model_name(text)) == text
+    elif case.get("after_defaults"):
+        # Only a part was missing: the defaults Ollama's ParseName fills complete it.
+        assert str(parse_model_name(text)) != text
+        assert is_valid_model_name(text)
+    else:
+        assert_one_sentence(error_of(text))
+    assert (oracle_parse(text) is not None) == (case["valid"] or bool(case.get("after_defaults")))
+
+
+@pytest.mark.parametrize(("kind", "part", "valid"), _TABLE["valid_part"], ids=short_id)
+def test_ollama_valid_part(kind: str, part: str, valid: bool) -> None:
+    text = {"host": f"{part}/n/m:t", "namespace": f"h/{part}/m:t", "model": f"h/n/{part}:t"}[kind]
+    assert is_valid_model_name(text) == valid
+    if valid:
+        assert getattr(parse_model_name(text), kind) == part
+
+
+@pytest.mark.parametrize(("text", "display"), _TABLE["display_shortest"], ids=short_id)
+def test_ollama_display_shortest(text: str, display: str) -> None:
+    assert parse_model_name(text).display == display
+
+
+@pytest.mark.parametrize(("namespace", "valid"), _TABLE["valid_namespace"], ids=short_id)
+def test_ollama_valid_namespace(namespace: str, valid: bool) -> None:
+    assert is_valid_model_name(f"h/{namespace}/m:t") == valid
+
+
+@pytest.mark.parametrize("case", _TABLE["parse_ref"], ids=lambda case: short_id(case["input"]))
+def test_ollama_source_suffix(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(InvalidNameError) as info:
+            parse_model_name(case["input"])
+        assert_one_sentence(str(info.value))
+        if case["error"].startswith("use either"):
+            assert case["error"] in str(info.value)
+        return
+    assert source_suffix(case["input"].strip()) == (case["base"], case["source"])
+
+
+@pytest.mark.parametrize(
+    "case", _TABLE["normalize_pull_name"], ids=lambda case: short_id(case["input"])
+)
+def test_ollama_normalize_pull_name(case: dict[str, Any]) -> None:
+    if "error" in case:
+        assert case["error"] in error_of(case["input"])
+        return
+    assert split_source_suffix(case["input"]) == case["name"]
+    assert parse_model_name(case["input"]) == parse_model_name(case["name"])
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        ("llama3:local", "llama3:latest"),
+        ("llama3:8b:local", "llama3:8b"),
+        ("LLAMA3:8B:LOCAL", "LLAMA3:8B"),
+        ("ns/m:local", "ns/m:latest"),
+        ("localhost:5000/library/small:v1:local", "localhost:5000/library/small:v1"),
+        ("https://h/n/m:t:local", "h/n/m:t"),
+        ("gpt-oss:20b:CLOUD", "gpt-oss:20b-cloud"),
+    ],
+    ids=short_id,
+)
+def test_source_suffix_goes_before_anything_else(text: str, same_as: str) -> None:
+    assert parse_model_name(text).path_parts == parse_model_name(same_as).path_parts
+    assert oracle_parse(text) == parse_model_name(same_as).path_parts
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,6 +748,7 @@ _HOSTILE_FRAGMENTS = [
     "https://", "file://", "~", "%2e%2e", "%2f", "\u2024", "\uff0e", "\u2215", "\uff0f", " ",
     "\n", "\t", "C:", "c:\\", "sha256:", "registry.ollama.ai", "library", "latest", "hf.co",
     "llama3", "-", "_", "é", "\U0001f999", "\u202e", "\ufeff", "NUL", "con", "aux",
+    ":local", ":cloud", "-cloud", ":LOCAL", "local", "ftp://", "x://",
 ]  # fmt: skip
 
 # Segments that look like path components, joined by "/" with an optional ":tag": the shape

@@ -7,7 +7,6 @@ run one after another through the normal pull engine. All of it blocks: call it 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +33,6 @@ from ecs_models.store.history import (
     unpin_model,
 )
 from ecs_models.store.model_store import InstalledModel, ModelStore
-from ecs_models.store.scan import referenced_digests
 from ecs_models.transfer.progress import PullProgress
 from ecs_models.transfer.pull import PullOptions, pull_model
 
@@ -48,7 +46,6 @@ __all__ = [
     "pin_model",
     "pinned_models",
     "record_install",
-    "remove_unused_blobs",
     "unpin_model",
     "update_models",
 ]
@@ -174,22 +171,6 @@ class UpdateOutcome:
     error: str | None = None
 
 
-def remove_unused_blobs(store: ModelStore, old: Manifest) -> int:
-    """Delete the old version's blobs no manifest or pull still needs, as Ollama does."""
-    freed = 0
-    with store.lock():
-        keep = referenced_digests(store.manifests_dir) | store.pinned_digests()
-        for layer in {b.digest: b for b in old.blobs}.values():
-            if layer.digest in keep:
-                continue
-            path = store.blob_path(layer.digest)
-            with contextlib.suppress(FileNotFoundError):
-                size = path.stat().st_size
-                path.unlink()
-                freed += size
-    return freed
-
-
 def update_models(
     store: ModelStore,
     client: RegistryClient,
@@ -201,13 +182,13 @@ def update_models(
     on_outcome: Callable[[UpdateOutcome], None] | None = None,
     cancel: threading.Event | None = None,
     checker: UpdateChecker | None = None,
-    remove_unused: bool = True,
 ) -> list[UpdateOutcome]:
     """Update the named models (all installed ones when None), one at a time.
 
     Pinned models are skipped, named or not: unpin first. Every name is resolved before the
     first download, so a typo updates nothing. A cancel stops after the current pull (which
-    stays resumable) and the rest are reported "cancelled".
+    stays resumable) and the rest are reported "cancelled". The pull itself deletes the old
+    version's blobs nothing else uses (unless OLLAMA_NOPRUNE is set); `freed` says how much.
     """
     if names is None:
         models = store.list_models()
@@ -239,7 +220,7 @@ def update_models(
                 UpdateOutcome(label, result, model.digest, status.remote_digest, error=status.error)
             )
             continue
-        progress = progress_for(model) if progress_for is not None else None
+        progress = progress_for(model) if progress_for is not None else PullProgress(label)
         try:
             updated = pull_model(
                 model.name, store, registry=client, progress=progress, cancel=stop, options=opts
@@ -252,7 +233,7 @@ def update_models(
             report(UpdateOutcome(label, "failed", model.digest, error=str(exc)))
             continue
         record_install(store, updated, action="update")
-        freed = remove_unused_blobs(store, model.manifest) if remove_unused else 0
+        freed = progress.snapshot().freed_bytes
         if checker is not None:
             checker.forget(model.name)
         change = status.change_bytes or 0

@@ -11,11 +11,18 @@ from typing import Any
 from ecs_models.cli.context import EXIT_OK, Output, open_store
 from ecs_models.cli.text import one_line
 from ecs_models.formatting import human_time, ollama_bytes
+from ecs_models.show.tags import api_tags, matching_prefix, newest_first
 
 
 def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     listing = sub.add_parser(
         "list", aliases=["ls"], parents=list(parents), help="list installed models"
+    )
+    listing.add_argument(
+        "prefix",
+        metavar="PREFIX",
+        nargs="?",
+        help="only models whose name starts with this, ignoring case (as `ollama list PREFIX`)",
     )
     listing.add_argument("--json", action="store_true", help='{"models": [...]} as /api/tags')
     listing.set_defaults(handler=cmd_list)
@@ -32,9 +39,11 @@ def table(rows: Sequence[Sequence[str]], *, gap: int = 4) -> list[str]:
 
 def cmd_list(args: argparse.Namespace, output: Output) -> int:
     store = open_store(args, create=False)
-    models = store.list_models() if store is not None else []
+    # Ollama's order (newest first) and filter (a case-insensitive prefix of the shown name).
+    models = newest_first(store.list_models()) if store is not None else []
+    models = matching_prefix(models, args.prefix)
     if args.json:
-        doc = {"models": [model.to_api_dict() for model in models]}
+        doc = api_tags(store, models) if store is not None else {"models": []}
         output.print(json.dumps(doc, indent=2, ensure_ascii=False))
         return EXIT_OK
     now = dt.datetime.now(dt.UTC)

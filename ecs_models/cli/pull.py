@@ -22,6 +22,7 @@ from ecs_models.cli.context import (
     registry_host,
     run_interruptibly,
 )
+from ecs_models.cli.store import freed
 from ecs_models.cli.text import bar, bar_chars, is_tty, parse_rate, parse_streams
 from ecs_models.errors import (
     EcsModelsError,
@@ -230,6 +231,8 @@ def _pull(
     record_install(store, model)  # history for `history` and `update`
     if printer is not None:
         printer.end_line()
+        if freed_bytes := progress.snapshot().freed_bytes:
+            output.print(freed(freed_bytes, dry_run=False, what="the old version's unused layers"))
         output.print("success")
     return EXIT_OK
 

@@ -1,4 +1,4 @@
-"""`rm`, `prune` and `verify`: the store's destructive and checking commands."""
+"""`rm`, `cp`, `prune` and `verify`: the store's changing and checking commands."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ def register(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     rm.add_argument("names", metavar="NAME", nargs="+")
     rm.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     rm.set_defaults(handler=cmd_rm)
+
+    cp = sub.add_parser(
+        "cp", parents=list(parents), help="copy a model to another name (shares its blobs)"
+    )
+    cp.add_argument("source", metavar="SOURCE")
+    cp.add_argument("destination", metavar="DESTINATION")
+    cp.set_defaults(handler=cmd_cp)
 
     verify = sub.add_parser(
         "verify", parents=list(parents), help="check presence, size and sha256 of every blob"
@@ -82,6 +89,16 @@ def cmd_rm(args: argparse.Namespace, output: Output) -> int:
     output.print(
         freed(plan.bytes_freed, dry_run=args.dry_run, what=plural(len(plan.blobs), "blob"))
     )
+    return EXIT_OK
+
+
+def cmd_cp(args: argparse.Namespace, output: Output) -> int:
+    source, destination = parse_names(args, [args.source, args.destination])
+    store = open_store(args, create=False)
+    if store is None:
+        raise not_installed(source)
+    model, copy = store.copy(source, destination)
+    output.print(f"copied '{model.display}' to '{copy.display}'")  # as `ollama cp` says it
     return EXIT_OK
 
 

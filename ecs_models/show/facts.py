@@ -145,11 +145,7 @@ def show_model(store: ModelStore, model: InstalledModel, *, verbose: bool = Fals
     )
     details = model.to_api_dict()["details"]
     info = facts.model_info if facts is not None else {}
-    for suffix in ("context_length", "embedding_length"):
-        key = arch_key(info, suffix)
-        value = info.get(key) if key is not None else None
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            details.setdefault(suffix, value)
+    add_lengths(details, info)
 
     doc: dict[str, Any] = {}
     _put(doc, "license", "\n".join(texts.licenses))
@@ -183,6 +179,15 @@ def show_model(store: ModelStore, model: InstalledModel, *, verbose: bool = Fals
     doc["modified_at"] = rfc3339_nano(_mtime_ns(model))
     _put(doc, "requires", _text(config.get("requires")))
     return ShowResult(doc, problem)
+
+
+def add_lengths(details: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+    """details.context_length and details.embedding_length, when the GGUF states them."""
+    for suffix in ("context_length", "embedding_length"):
+        key = arch_key(metadata, suffix)
+        value = metadata.get(key) if key is not None else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            details.setdefault(suffix, value)
 
 
 def model_facts(store: ModelStore, model: InstalledModel) -> ModelFacts:

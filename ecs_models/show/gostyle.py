@@ -7,12 +7,16 @@ text so `show --parameters` and `show --modelfile` read as Ollama's do.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import struct
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+# Go's time.RFC3339Nano lives with the other shared formats; re-exported for Ollama's shapes.
+from ecs_models.formatting import rfc3339_nano
+
+__all__ = ["float32_shortest", "go_float", "go_plain", "go_quote", "go_value", "rfc3339_nano"]
 
 _SIMPLE_ESCAPES = {
     "\a": "\\a",
@@ -113,11 +117,3 @@ def _go_scalar(value: Any, element: Any) -> str:
     if isinstance(value, Sequence):
         return "[" + " ".join(element(item) for item in value) + "]"
     return str(value)
-
-
-def rfc3339_nano(ns_since_epoch: int) -> str:
-    """Go's time.RFC3339Nano in UTC: 2025-08-14T09:30:12.123456789Z (trailing zeros dropped)."""
-    seconds, nanos = divmod(ns_since_epoch, 1_000_000_000)
-    when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"

@@ -19,6 +19,7 @@ from ecs_models.errors import (
     ModelNotFoundError,
     with_fix,
 )
+from ecs_models.formatting import rfc3339_nano
 from ecs_models.manifest import Layer, Manifest, blob_file_name, normalize_digest
 from ecs_models.names import DEFAULT_HOST, ModelName, parse_model_name
 from ecs_models.registry.manifest_policy import CONFIG_LIMIT
@@ -79,6 +80,7 @@ class InstalledModel:
     manifest_path: Path
     modified: dt.datetime
     details: ModelDetails
+    modified_ns: int = 0  # the manifest's mtime in nanoseconds, what Ollama's modified_at shows
 
     @property
     def display(self) -> str:
@@ -101,7 +103,7 @@ class InstalledModel:
         return {
             "name": self.display,
             "model": self.display,
-            "modified_at": self.modified.astimezone().isoformat(),
+            "modified_at": rfc3339_nano(self.modified_ns or int(self.modified.timestamp() * 1e9)),
             "size": self.size,
             "digest": self.digest.removeprefix("sha256:"),
             "details": {
@@ -260,13 +262,14 @@ class ModelStore:
         """The model whose manifest is at `path` (its host/namespace/model/tag `parts`)."""
         raw = path.read_bytes()
         manifest = Manifest.parse(raw)
-        mtime = path.stat().st_mtime
+        mtime_ns = path.stat().st_mtime_ns
         return InstalledModel(
             name=ModelName(*parts),
             manifest=manifest,
             manifest_path=path,
-            modified=dt.datetime.fromtimestamp(mtime, tz=dt.UTC),
+            modified=dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC),
             details=self._details(manifest),
+            modified_ns=mtime_ns,
         )
 
     def _details(self, manifest: Manifest) -> ModelDetails:
@@ -318,28 +321,55 @@ class ModelStore:
         return problems
 
     def resolve(self, name: str | ModelName, *, default_host: str = DEFAULT_HOST) -> InstalledModel:
-        """Find an installed model as Ollama does: exact path first, then case-insensitively."""
+        """Find an installed model as Ollama does: each part matched without regard to case."""
         wanted = (
             parse_model_name(name, default_host=default_host) if isinstance(name, str) else name
         )
-        path = self.manifest_path(wanted)
+        existing = self.existing_name(wanted)
+        path = self.manifest_path(existing)
         if path.is_file():
             try:
-                return self.load_manifest(wanted.path_parts, path)
+                return self.load_manifest(existing.path_parts, path)
             except ManifestError as exc:
                 raise _unreadable(wanted, exc) from exc
-        for parts, candidate in manifest_files(self.manifests_dir):
-            if ModelName(*parts).matches(wanted):
-                try:
-                    return self.load_manifest(parts, candidate)
-                except ManifestError as exc:
-                    raise _unreadable(wanted, exc) from exc
         raise ModelNotFoundError(f"Model {wanted.display} is not installed.")
 
+    def existing_name(self, name: ModelName) -> ModelName:
+        """`name` with each part spelled as it already is on disk, as Ollama's getExistingName
+        switches them before pull, show, rm and cp: `LLAMA3` finds and replaces `llama3`.
+
+        The parts are matched down the manifest path (host, then namespace, model, tag), an
+        exact spelling first, so a name spelled two ways by an older tool still finds the
+        manifest it has; parts with no match on disk keep the case they were typed in.
+        """
+        wanted = name.path_parts
+        found: list[str] = []
+
+        def walk(directory: Path, chosen: list[str]) -> bool:
+            depth = len(chosen)
+            if depth == len(wanted):
+                found[:] = chosen
+                return True
+            if depth > len(found):
+                found[:] = chosen
+            for spelling in _spellings(directory, wanted[depth], tag=depth == len(wanted) - 1):
+                if walk(directory / spelling, [*chosen, spelling]):
+                    return True
+            return False
+
+        walk(self.manifests_dir, [])
+        host, namespace, model, tag = [*found, *wanted[len(found) :]]
+        return ModelName(host, namespace, model, tag, name.scheme)
+
     def write_manifest(self, name: ModelName, raw: bytes) -> InstalledModel:
-        """Install a manifest atomically, after checking every blob it names is complete."""
+        """Install a manifest atomically, after checking every blob it names is complete.
+
+        It lands under the spelling already on disk (existing_name), so `LLAMA3` replaces
+        `llama3` instead of becoming a second model, as in Ollama.
+        """
         manifest = Manifest.parse(raw)
         with self.lock():
+            name = self.existing_name(name)
             for layer in manifest.blobs:
                 if not self.has_blob(layer):
                     raise EcsModelsError(
@@ -358,6 +388,26 @@ class ModelStore:
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         return self.load_manifest(name.path_parts, target)
+
+    def copy(
+        self,
+        source: str | ModelName,
+        destination: str | ModelName,
+        *,
+        default_host: str = DEFAULT_HOST,
+    ) -> tuple[InstalledModel, InstalledModel]:
+        """Ollama's `cp`: the source's manifest bytes written again under `destination`.
+
+        Both names are matched without regard to case (resolve, write_manifest), so copying
+        onto a name already on disk in another spelling replaces it; no blob is copied.
+        """
+        model = self.resolve(source, default_host=default_host)
+        target = (
+            parse_model_name(destination, default_host=default_host)
+            if isinstance(destination, str)
+            else destination
+        )
+        return model, self.write_manifest(target, model.manifest.raw)
 
     # -- references, removal and pruning -------------------------------------------------
     def plan_removal(
@@ -434,6 +484,25 @@ class ModelStore:
         else:
             models = [self.resolve(n, default_host=default_host) for n in names]
         return verify_models(self, models, on_bytes=on_bytes, cancel=cancel, workers=workers)
+
+
+def _spellings(directory: Path, part: str, *, tag: bool) -> list[str]:
+    """Entries of `directory` equal to `part` but for ASCII case (model-name parts are ASCII),
+    the exact spelling first: directories above the tag level, files at it."""
+    folded = part.lower()
+    matches: list[str] = []
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if not entry.name.isascii() or entry.name.lower() != folded:
+                continue
+            with contextlib.suppress(OSError):
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    if tag
+                    else entry.is_dir(follow_symlinks=False)
+                ):
+                    matches.append(entry.name)
+    return sorted(matches, key=lambda spelling: (spelling != part, spelling))
 
 
 def _unreadable(name: ModelName, error: ManifestError) -> ModelNotFoundError:

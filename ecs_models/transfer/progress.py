@@ -42,6 +42,7 @@ class ProgressEvent:
     bytes_per_second: float | None = None
     eta_seconds: float | None = None
     error: str | None = None
+    freed_bytes: int | None = None  # "removing unused layers": what deleting them freed
     source: str | None = None  # where the bytes come from when mirrors are configured
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -58,6 +59,8 @@ class ProgressEvent:
             out["bytes_per_second"] = round(self.bytes_per_second)
         if self.eta_seconds is not None:
             out["eta_seconds"] = round(self.eta_seconds, 1)
+        if self.freed_bytes is not None:
+            out["freed_bytes"] = self.freed_bytes
         if self.source is not None:
             out["source"] = self.source
         return out
@@ -84,6 +87,7 @@ class PullSnapshot:
     bytes_per_second: float
     eta_seconds: float | None
     error: str | None
+    freed_bytes: int = 0  # the replaced version's unused blobs, deleted after a re-pull
     retry: RetryNotice | None = None  # a retry waiting to happen, until bytes flow again
     source: str | None = None  # the mirror (or upstream) the current blob comes from
 
@@ -131,6 +135,7 @@ class PullProgress:
     _first_sample: float | None = None
     _transferred: int = 0
     _error: str | None = None
+    _freed_bytes: int = 0
     _source: str | None = None
     _version: int = 0
     _retry: RetryNotice | None = None
@@ -201,6 +206,14 @@ class PullProgress:
                 )
                 return
 
+    def unused_layers_removed(self, status: str, freed_bytes: int) -> None:
+        """The replaced version's unused blobs are gone: Ollama's `status` step, with the bytes."""
+        with self._lock:
+            self._status = status
+            self._freed_bytes = freed_bytes
+            self._version += 1
+        self._emit(ProgressEvent(status=status, freed_bytes=freed_bytes))
+
     def set_source(self, source: str | None, status: str | None = None) -> None:
         """Where the next bytes come from (a mirror's label, or the upstream's host once it
         falls back); `status` is a line saying why it changed."""
@@ -263,6 +276,7 @@ class PullProgress:
             )
             rate = self._rate_locked()
             state, status, error = self._state, self._status, self._error
+            freed = self._freed_bytes
             retry = self._retry
             source = self._source
         total = sum(x.total for x in layers)
@@ -278,6 +292,7 @@ class PullProgress:
             bytes_per_second=rate,
             eta_seconds=eta,
             error=error,
+            freed_bytes=freed,
             retry=retry,
             source=source,
         )

@@ -21,6 +21,11 @@ from ecs_models.registry.blobhttp import ConnectionPool
 from ecs_models.registry.client import RegistryClient
 from ecs_models.registry.mirrors import MirrorTable
 from ecs_models.store.model_store import InstalledModel, ModelStore
+from ecs_models.store.unused_layers import (
+    REMOVING_STATUS,
+    previous_manifest,
+    remove_unused_layers,
+)
 from ecs_models.transfer.blobdownload import BlobDownload, PullContext
 from ecs_models.transfer.partial import (
     PART_SIZE_MIN,
@@ -157,6 +162,9 @@ def _pull(ctx: PullContext) -> InstalledModel:
     progress = ctx.progress
     progress.set_state(PullState.RESOLVING, "pulling manifest")
     ctx.check_cancel()
+    # As Ollama's PullHandler: each part of the name takes the case already on disk, so the
+    # registry is asked for the installed spelling and the new manifest replaces that one.
+    ctx.name = ctx.store.existing_name(ctx.name)
     try:
         if ctx.sources is not None:
             raw = ctx.sources.manifest(ctx)
@@ -181,7 +189,12 @@ def _pull(ctx: PullContext) -> InstalledModel:
         progress.set_state(PullState.VERIFYING, "verifying sha256 digest")
         ctx.check_cancel()
         progress.set_state(PullState.WRITING, "writing manifest")
+        previous = previous_manifest(ctx.store, ctx.name)
         model = ctx.store.write_manifest(ctx.name, raw)
+        # As Ollama: the replaced version's blobs nothing uses any more go (OLLAMA_NOPRUNE).
+        unused = remove_unused_layers(ctx.store, previous, model)
+        if unused.ran:
+            progress.unused_layers_removed(REMOVING_STATUS, unused.bytes_freed)
     forget_pull(ctx.store, ctx.name)
     progress.set_state(PullState.DONE, "success")
     return model
