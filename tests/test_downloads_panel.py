@@ -34,6 +34,8 @@ from ecs_models.store.model_store import ModelStore
 from ecs_models.transfer.partial import load_parts
 from ecs_models.transfer.progress import PullState
 from ecs_models.transfer.unfinished import PULLS_DIR
+from ecs_models.ui.core.layout import ROW
+from ecs_models.ui.widgets.downloads import DownloadRowView, DownloadsList
 from ecs_models.ui.widgets.elide import elide_name
 
 
@@ -405,6 +407,35 @@ def test_names_are_shortened_in_the_middle_keeping_host_and_tag() -> None:
     assert tighter.count("…") == 2 and measure(tighter) <= measure(host_kept) - 30
     tiny = elide_name(name, measure(":q4_K_M-instruct") + 20, measure)
     assert measure(tiny) <= measure(":q4_K_M-instruct") + 20 and "…" in tiny
+
+
+def test_a_list_that_shrinks_to_fit_shows_its_first_row_whole() -> None:
+    """Scrolled down to a second download, then the first one goes: the one left must not stay
+    scrolled half out of sight (as it did at 800x600)."""
+    pygame.display.init()
+    pygame.font.init()
+    pygame.display.set_mode((800, 600))
+    try:
+        manager = pygame_gui.UIManager((800, 600))
+        rect = pygame.Rect(10, 10, 700, 26 + ROW)  # the title line and one row's room
+        box = pygame_gui.elements.UIPanel(pygame.Rect(0, 0, 800, 600), manager=manager)
+        downloads = DownloadsList(manager, box, rect)
+
+        def views(count: int) -> list[DownloadRowView]:
+            return [DownloadRowView(i + 1, f"m{i}", 0.5, "50 %", ("Pause",)) for i in range(count)]
+
+        downloads.show(views(2))
+        downloads.scroll_to(1)
+        for _ in range(3):
+            manager.update(0.05)  # the container follows its scroll bar on update
+        scrolled = downloads.rows[0].name_label.rect.top
+        assert scrolled < downloads.scroller.rect.top  # the first row is scrolled out of view
+        downloads.show(views(1))
+        for _ in range(3):
+            manager.update(0.05)
+        assert downloads.rows[0].name_label.rect.top == downloads.scroller.rect.top
+    finally:
+        pygame.display.quit()
 
 
 # The window run as `python -m ecs_models` runs it, with one download started through its world;

@@ -237,6 +237,12 @@ class DownloadsList:
         scrolls = count * ROW > view_h
         width = self.rect.width - (SCROLL_BAR if scrolls else 0)
         self.scroller.set_scrollable_area_dimensions((width, max(1, count * ROW)))
+        if not scrolls:
+            # pygame_gui drops the scroll bar but leaves the rows where they were scrolled to:
+            # a list that shrank to what fits would show its first row cut off at the top.
+            self.scroller.scrollable_container.set_relative_position((0, 0))
+            if self.scroller.vert_scroll_bar is not None:
+                self.scroller.vert_scroll_bar.set_scroll_from_start_percentage(0)
         for i, row in enumerate(self.rows):
             row.place(pygame.Rect(0, i * ROW, width, ROW_HEIGHT))
 
