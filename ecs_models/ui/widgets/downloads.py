@@ -32,7 +32,7 @@ HEADER = 26  # the title line and its "Clear finished" button
 CLEAR_WIDTH = 120
 SCROLL_BAR = 20  # pygame_gui's vertical scroll bar takes this much of the width
 ROW_HEIGHT = ROW - 4
-SPARE_AFTER_FRAMES = 2  # the frame after the first: start-up has painted by then
+SPARE_AFTER_FRAMES = 5  # quiet frames before the spare row is made (start-up has settled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +57,7 @@ def list_height(count: int, max_rows: int, *, header: bool = True) -> int:
 class DownloadRow:
     """One row's widgets inside the scrolling container; each setter skips unchanged values."""
 
-    def __init__(
-        self, manager: pygame_gui.UIManager, container: Any, *, visible: bool = True
-    ) -> None:
-        # A spare row is made hidden rather than hidden after: hide() posts pygame_gui events,
-        # which the window takes for input and answers by painting at full rate for a moment.
-        shown = 1 if visible else 0
+    def __init__(self, manager: pygame_gui.UIManager, container: Any) -> None:
         self.manager = manager
         self.container = container
         self.task_entity: int | None = None
@@ -75,14 +70,12 @@ class DownloadRow:
             manager=manager,
             container=container,
             object_id=ObjectID(class_id="@ecsm_task_name"),
-            visible=shown,
         )
         self.bar = TransferProgressBar(
             relative_rect=pygame.Rect(0, 0, 40, ROW_HEIGHT),
             manager=manager,
             container=container,
             object_id=ObjectID(object_id="#ecsm_task_bar"),
-            visible=shown,
         )
         self.buttons: list[pygame_gui.elements.UIButton] = []
         self._rect = pygame.Rect(0, 0, 0, 0)
@@ -128,7 +121,14 @@ class DownloadRow:
 
     def _show_actions(self, actions: tuple[str, ...]) -> None:
         while len(self.buttons) < len(actions):
-            self.add_button()
+            self.buttons.append(
+                pygame_gui.elements.UIButton(
+                    relative_rect=pygame.Rect(0, self._rect.y, BUTTON_WIDTH, ROW_HEIGHT),
+                    text="",
+                    manager=self.manager,
+                    container=self.container,
+                )
+            )
         for i, button in enumerate(self.buttons):
             if i < len(actions):
                 if button.text != actions[i]:
@@ -138,16 +138,6 @@ class DownloadRow:
                 button.hide()
         self.actions = actions
         self._place_buttons()
-
-    def add_button(self) -> None:
-        self.buttons.append(
-            pygame_gui.elements.UIButton(
-                relative_rect=pygame.Rect(0, self._rect.y, BUTTON_WIDTH, ROW_HEIGHT),
-                text="",
-                manager=self.manager,
-                container=self.container,
-            )
-        )
 
     def action_of(self, element: object) -> str | None:
         for button, action in zip(self.buttons, self.actions, strict=False):
@@ -196,9 +186,7 @@ class DownloadsList:
         self.clear_button: Any = None
         if title is not None:
             self.title_label = pygame_gui.elements.UILabel(
-                relative_rect=pygame.Rect(
-                    rect.x, rect.y, max(10, rect.width - CLEAR_WIDTH), HEADER - 2
-                ),
+                relative_rect=pygame.Rect(rect.x, rect.y, max(10, rect.width - CLEAR_WIDTH), HEADER - 2),
                 text=title,
                 manager=manager,
                 container=container,
@@ -259,9 +247,7 @@ class DownloadsList:
             row.place(pygame.Rect(0, i * ROW, width, ROW_HEIGHT))
 
     # -- content -----------------------------------------------------------------------
-    def show(
-        self, views: Sequence[DownloadRowView], summary: str = "", can_clear: bool = False
-    ) -> None:
+    def show(self, views: Sequence[DownloadRowView], summary: str = "", can_clear: bool = False) -> None:
         """Show `views`, one row each (created and killed to match); `summary` follows the
         title; "Clear finished" is enabled when `can_clear`."""
         if len(views) != self._count:
@@ -299,9 +285,11 @@ class DownloadsList:
         self._empty_frames += 1
         if self._empty_frames < SPARE_AFTER_FRAMES:
             return
-        # Its buttons are made when it is used: a new button posts an "unhovered" event on
-        # its first update, which the window would answer with a burst of full-rate paints.
-        self._spare.append(DownloadRow(self.manager, self.scroller.get_container(), visible=False))
+        row = DownloadRow(self.manager, self.scroller.get_container())
+        row._show_actions(("Pause",))  # a running row's one button, made ahead as well
+        row.actions = ()  # so the row's first show_row() shows its buttons
+        row.hide()
+        self._spare.append(row)
 
     def _set_shown(self, shown: bool) -> None:
         if shown == self._shown:
