@@ -32,7 +32,6 @@ HEADER = 26  # the title line and its "Clear finished" button
 CLEAR_WIDTH = 120
 SCROLL_BAR = 20  # pygame_gui's vertical scroll bar takes this much of the width
 ROW_HEIGHT = ROW - 4
-SPARE_AFTER_FRAMES = 5  # quiet frames before the spare row is made (start-up has settled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +149,6 @@ class DownloadRow:
         for button in self.buttons[len(self.actions) :]:
             button.hide()
 
-    def hide(self) -> None:
-        for element in (self.name_label, self.bar, *self.buttons):
-            element.hide()
-
     def kill(self) -> None:
         kill(self.name_label, self.bar, *self.buttons)
 
@@ -175,11 +170,6 @@ class DownloadsList:
         self.rect = pygame.Rect(rect)
         self.title = title
         self.rows: list[DownloadRow] = []
-        # A row made ahead, hidden, on a quiet frame after start-up: making one costs 60-100 ms
-        # (pygame_gui's theme-id search grows with the nesting depth), which would otherwise
-        # stall the frame in which a person's first download appears.
-        self._spare: list[DownloadRow] = []
-        self._empty_frames = 0
         self._summary = ""
         self._shown = True
         self.title_label: Any = None
@@ -253,15 +243,11 @@ class DownloadsList:
         if len(views) != self._count:
             self._count = len(views)
             while len(self.rows) < len(views):
-                # A spare is hidden; the list's scroller, hidden while empty, shows it with
-                # the rest when it opens (_set_shown).
-                spare = self._spare.pop() if self._spare else None
-                self.rows.append(spare or DownloadRow(self.manager, self.scroller.get_container()))
+                self.rows.append(DownloadRow(self.manager, self.scroller.get_container()))
             while len(self.rows) > len(views):
                 self.rows.pop().kill()
             self._layout_rows()
             self._set_shown(bool(views))
-        self._make_spare_when_quiet(views)
         for row, view in zip(self.rows, views, strict=True):
             row.show_row(view)
         if self.title_label is not None:
@@ -275,21 +261,6 @@ class DownloadsList:
                 self.clear_button.enable()
             else:
                 self.clear_button.disable()
-
-    def _make_spare_when_quiet(self, views: Sequence[DownloadRowView]) -> None:
-        """After SPARE_AFTER_FRAMES frames without downloads, make one hidden row (with the
-        buttons a running row shows) for the next download to take."""
-        if views or self._spare:
-            self._empty_frames = 0
-            return
-        self._empty_frames += 1
-        if self._empty_frames < SPARE_AFTER_FRAMES:
-            return
-        row = DownloadRow(self.manager, self.scroller.get_container())
-        row._show_actions(("Pause",))  # a running row's one button, made ahead as well
-        row.actions = ()  # so the row's first show_row() shows its buttons
-        row.hide()
-        self._spare.append(row)
 
     def _set_shown(self, shown: bool) -> None:
         if shown == self._shown:
@@ -316,8 +287,6 @@ class DownloadsList:
             return
         for row in self.rows:
             row.rehide()
-        for row in self._spare:
-            row.hide()
 
     def scroll_to(self, index: int) -> None:
         """Scroll just enough that row `index` shows (a new download, or a test's click)."""
