@@ -85,6 +85,14 @@ def open_remote(harness: PanelHarness) -> RemoteView:
     return remote_view(harness)
 
 
+def saved_hosts(config_dir: Path) -> Any:
+    """hosts.json's content, or None while it is not (completely) written yet."""
+    try:
+        return json.loads((config_dir / "hosts.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def type_into(harness: PanelHarness, entry: Any, text: str) -> None:
     harness.click(entry)
     for char in text:
@@ -233,7 +241,8 @@ def test_unreachable_hosts_are_shown_without_stalling_frames(
         for url in (silent_url, refused_url):
             type_into(panel, view.address_entry, url.removeprefix("http://"))
             panel.click(view.add_host_button)
-        assert json.loads((config_dir / "hosts.json").read_text()) == [silent_url, refused_url]
+        # The hosts file is written off the UI thread: wait for both to be saved.
+        panel.run_until(lambda: saved_hosts(config_dir) == [silent_url, refused_url], timeout=5)
 
         def header(url: str) -> str:
             for card in view.cards:
